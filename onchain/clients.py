@@ -1,0 +1,187 @@
+"""Typed clients for the two contracts: the consortium registry and the session manager.
+
+Mutating methods take the :class:`~onchain.transactions.Sender` of the role that acts, so
+each transaction is signed by the org, admin or service it belongs to. Views need no sender.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
+from web3 import Web3
+from web3.contract import Contract
+
+from onchain.compile import load_artifact
+from onchain.transactions import Sender
+
+
+class State(IntEnum):
+    """``SessionManager.State``."""
+
+    NONE = 0
+    OPENED = 1
+    PREPROCESSED = 2
+    COMPUTING = 3
+    OUTPUT_REVEALED = 4
+    FINALISED = 5
+    ABORTED = 6
+
+
+class AbortReason(IntEnum):
+    """``SessionManager.AbortReason``."""
+
+    NONE = 0
+    DIGEST_MISMATCH = 1
+    SIGMA_MISMATCH = 2
+    MAC_CHECK_FAILED = 3
+    OUTPUT_MISMATCH = 4
+    PARTICIPANT_ABORT = 5
+    EXPIRED = 6
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    """``SessionManager.getSession`` decoded."""
+
+    job_hash: bytes
+    preprocessor: str
+    modulus: int
+    deadline: int
+    state: State
+    checkpoint_count: int
+    participants: list[str]
+
+
+@dataclass(frozen=True)
+class AbortInfo:
+    """``SessionManager.getAbort`` decoded."""
+
+    reason: AbortReason
+    culprit: str
+    checkpoint: int
+    detail: bytes
+
+
+def _contract(w3: Web3, name: str, address: str) -> Contract:
+    return w3.eth.contract(
+        address=Web3.to_checksum_address(address), abi=load_artifact(name)["abi"]
+    )
+
+
+def deploy_contract(sender: Sender, name: str, *args: Any) -> str:
+    """Deploy the committed artifact ``name`` from ``sender``; return its address."""
+    artifact = load_artifact(name)
+    return sender.deploy(artifact["abi"], artifact["bytecode"], *args)
+
+
+class ConsortiumClient:
+    """The registry of orgs (address, encryption key, peer endpoint) and auditors."""
+
+    def __init__(self, w3: Web3, address: str) -> None:
+        self.contract = _contract(w3, "Consortium", address)
+        self.abi = self.contract.abi
+        self.address = self.contract.address
+
+    def register_org(self, admin: Sender, org: str, name: str, key: bytes, endpoint: str) -> None:
+        """Register an org with its Curve25519 public key and its peer endpoint."""
+        admin.transact(self.contract.functions.registerOrg(org, name, key, endpoint), self.abi)
+
+    def register_auditor(self, admin: Sender, auditor: str) -> None:
+        """Register an auditor's address."""
+        admin.transact(self.contract.functions.registerAuditor(auditor), self.abi)
+
+    def set_session_manager(self, admin: Sender, manager: str) -> None:
+        """Point the registry at the session manager, so auditors need one address only."""
+        admin.transact(self.contract.functions.setSessionManager(manager), self.abi)
+
+    def session_manager(self) -> str:
+        """The registered session manager's address."""
+        return self.contract.functions.sessionManager().call()
+
+    def admin(self) -> str:
+        """The consortium admin's address."""
+        return self.contract.functions.admin().call()
+
+    def is_org(self, address: str) -> bool:
+        """Whether ``address`` is a registered org."""
+        return self.contract.functions.isOrg(address).call()
+
+    def org_info(self, address: str) -> tuple[str, bytes, str]:
+        """``(name, encryption key, endpoint)`` of a registered org."""
+        return tuple(self.contract.functions.orgInfo(address).call())  # type: ignore[return-value]
+
+
+class SessionClient:
+    """The session state machine: preprocessing, inputs, checkpoints, output, finalisation."""
+
+    def __init__(self, w3: Web3, address: str) -> None:
+        self.contract = _contract(w3, "SessionManager", address)
+        self.abi = self.contract.abi
+        self.address = self.contract.address
+        self.fn = self.contract.functions
+
+    def open_session(
+        self,
+        opener: Sender,
+        job_hash: bytes,
+        participants: list[str],
+        modulus: int,
+        preprocessor: str,
+        deadline: int,
+    ) -> int:
+        """Open a session; return its id."""
+        receipt = opener.transact(
+            self.fn.openSession(job_hash, participants, modulus, preprocessor, deadline), self.abi
+        )
+        (event,) = self.contract.events.SessionOpened().process_receipt(receipt)
+        return int(event["args"]["sessionId"])
+
+    def commit_preprocessing(self, service: Sender, session: int, hashes: list[bytes]) -> None:
+        """The preprocessing service commits the hash of each org's sealed batch."""
+        service.transact(self.fn.commitPreprocessing(session, hashes), self.abi)
+
+    def commit_checkpoint(
+        self, org: Sender, session: int, digest: bytes, commitment: bytes
+    ) -> None:
+        """Post the transcript digest and the commitment to this org's MAC-check share."""
+        org.transact(self.fn.commitCheckpoint(session, digest, commitment), self.abi)
+
+    def reveal_sigma(self, org: Sender, session: int, sigma: int, salt: bytes) -> None:
+        """Reveal the MAC-check share committed in the current checkpoint."""
+        org.transact(self.fn.revealSigma(session, sigma, salt), self.abi)
+
+    def commit_input(self, org: Sender, session: int, commitment: bytes) -> None:
+        """Commit to this org's (salted, hashed) input."""
+        org.transact(self.fn.commitInput(session, commitment), self.abi)
+
+    def commit_output(self, org: Sender, session: int, commitment: bytes) -> None:
+        """Commit to this org's output value shares."""
+        org.transact(self.fn.commitOutput(session, commitment), self.abi)
+
+    def reveal_output(self, org: Sender, session: int, shares: list[int], salt: bytes) -> None:
+        """Reveal this org's output value shares; the contract sums them."""
+        org.transact(self.fn.revealOutput(session, shares, salt), self.abi)
+
+    def abort(self, org: Sender, session: int, detail: bytes) -> None:
+        """Abort the session as a participant, with a 32-byte reason."""
+        org.transact(self.fn.abort(session, detail.ljust(32, b"\0")[:32]), self.abi)
+
+    def session(self, session: int) -> SessionInfo:
+        """The session's public parameters and state."""
+        job, pre, modulus, deadline, state, cps, parts = self.fn.getSession(session).call()
+        return SessionInfo(job, pre, modulus, deadline, State(state), cps, list(parts))
+
+    def result(self, session: int) -> list[int]:
+        """The recorded result (empty unless finalised)."""
+        return list(self.fn.getResult(session).call())
+
+    def abort_info(self, session: int) -> AbortInfo:
+        """Why and where the session aborted (reason NONE if it did not)."""
+        reason, culprit, checkpoint, detail = self.fn.getAbort(session).call()
+        return AbortInfo(AbortReason(reason), culprit, checkpoint, detail)
+
+    def batch_hash(self, session: int, org: str) -> bytes:
+        """The committed hash of ``org``'s preprocessing batch."""
+        return bytes(self.fn.batchHash(session, org).call())

@@ -1,0 +1,163 @@
+"""Signing and sending transactions, and turning reverts into readable errors.
+
+One :class:`Sender` per role's account. It signs locally, sends raw, waits for the receipt and
+records the gas used under the current phase in a shared :class:`TxLog`, from which the CLI
+prints its per-phase table. Reverted custom errors surface differently per backend in web3 8
+(eth-tester, ganache/anvil, hardhat node); :func:`revert_reason` decodes all of them here.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from eth_abi import decode as abi_decode
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
+from web3 import Web3
+from web3.contract.contract import ContractFunction
+from web3.types import TxReceipt
+
+PRIORITY_FEE = Web3.to_wei(1, "gwei")
+
+
+class TransactionError(RuntimeError):
+    """A transaction reverted or failed; the message names the function and the reason."""
+
+
+@dataclass
+class TxRecord:
+    """One mined transaction."""
+
+    phase: str
+    function: str
+    sender: str
+    gas_used: int
+
+
+@dataclass
+class TxLog:
+    """All transactions sent in one run, grouped by the phase that was current."""
+
+    records: list[TxRecord] = field(default_factory=list)
+    phase: str = "setup"
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, record: TxRecord) -> None:
+        """Append a record (thread-safe)."""
+        with self._lock:
+            self.records.append(record)
+
+    def by_phase(self) -> dict[str, tuple[int, int]]:
+        """``{phase: (transactions, gas)}`` in first-seen order."""
+        out: dict[str, tuple[int, int]] = {}
+        for r in self.records:
+            count, gas = out.get(r.phase, (0, 0))
+            out[r.phase] = (count + 1, gas + r.gas_used)
+        return out
+
+
+def _error_selectors(abi: list[dict[str, Any]]) -> dict[bytes, tuple[str, list[str]]]:
+    out = {}
+    for item in abi:
+        if item.get("type") == "error":
+            types = [i["type"] for i in item["inputs"]]
+            out[keccak(text=f"{item['name']}({','.join(types)})")[:4]] = (item["name"], types)
+    return out
+
+
+def _revert_data(exc: BaseException) -> bytes | None:
+    """Dig the raw revert bytes out of whichever exception the backend raised."""
+    candidates: list[Any] = [getattr(exc, "data", None), *getattr(exc, "args", ())]
+    for c in candidates:
+        if isinstance(c, dict):
+            c = c.get("data")
+        if isinstance(c, bytes | bytearray) and len(c) >= 4:
+            return bytes(c)
+        if isinstance(c, str) and c.startswith("0x") and len(c) >= 10:
+            try:
+                return bytes.fromhex(c[2:])
+            except ValueError:
+                continue
+    return None
+
+
+def revert_reason(exc: BaseException, abi: list[dict[str, Any]]) -> str:
+    """A readable ``ErrorName(arg, ...)`` for a reverted call, or the exception's text."""
+    data = _revert_data(exc)
+    if data is not None:
+        known = _error_selectors(abi).get(data[:4])
+        if known:
+            name, types = known
+            try:
+                args = abi_decode(types, data[4:]) if types else ()
+            except Exception:  # noqa: BLE001 - fall back to the bare name
+                return name
+            shown = [a.hex() if isinstance(a, bytes) else str(a) for a in args]
+            return f"{name}({', '.join(shown)})"
+    return str(exc) or type(exc).__name__
+
+
+class Sender:
+    """Sends contract calls from one locally held account."""
+
+    def __init__(self, w3: Web3, account: LocalAccount, log: TxLog, name: str) -> None:
+        self.w3 = w3
+        self.account = account
+        self.log = log
+        self.name = name
+
+    @property
+    def address(self) -> str:
+        """The checksummed address."""
+        return self.account.address
+
+    def _fees(self) -> dict[str, int]:
+        base = self.w3.eth.get_block("latest").get("baseFeePerGas")
+        if base is None:  # pre-London chain
+            return {"gasPrice": self.w3.eth.gas_price}
+        return {"maxFeePerGas": 2 * base + PRIORITY_FEE, "maxPriorityFeePerGas": PRIORITY_FEE}
+
+    def _params(self) -> dict[str, Any]:
+        return {
+            "from": self.address,
+            "nonce": self.w3.eth.get_transaction_count(self.address, "latest"),
+            "chainId": self.w3.eth.chain_id,
+            **self._fees(),
+        }
+
+    def transact(self, fn: ContractFunction, abi: list[dict[str, Any]]) -> TxReceipt:
+        """Sign, send and mine ``fn``; raise :class:`TransactionError` if it reverts."""
+        label = fn.fn_name
+        try:
+            tx = fn.build_transaction(self._params())
+        except Exception as exc:  # noqa: BLE001 - gas estimation is where reverts surface
+            raise TransactionError(
+                f"{label} by {self.name} reverted: {revert_reason(exc, abi)}"
+            ) from None
+        return self._send(tx, label)
+
+    def deploy(self, abi: list[dict[str, Any]], bytecode: str, *args: Any) -> str:
+        """Deploy a contract and return its address."""
+        factory = self.w3.eth.contract(abi=abi, bytecode=bytecode)
+        try:
+            tx = factory.constructor(*args).build_transaction(self._params())
+        except Exception as exc:  # noqa: BLE001
+            raise TransactionError(f"deployment reverted: {revert_reason(exc, abi)}") from None
+        receipt = self._send(tx, "deploy")
+        return receipt["contractAddress"]
+
+    def pay(self, to: str, wei: int) -> None:
+        """Send plain ether (funding a role's fresh account)."""
+        tx = {**self._params(), "to": to, "value": wei, "gas": 21000}
+        self._send(tx, "fund")
+
+    def _send(self, tx: dict[str, Any], label: str) -> TxReceipt:
+        signed = self.account.sign_transaction(tx)
+        tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
+        receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120)
+        if receipt["status"] != 1:
+            raise TransactionError(f"{label} by {self.name} failed on-chain (status 0)")
+        self.log.add(TxRecord(self.log.phase, label, self.name, receipt["gasUsed"]))
+        return receipt
