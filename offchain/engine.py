@@ -12,6 +12,7 @@ opened but not yet MAC-checked. Its rules (PROTOCOLS.md):
 
 Rounds: :meth:`open`, :meth:`input` and :meth:`mul` cost one communication round each,
 whatever the number of values (all are batched); :meth:`sacrifice` costs two.
+
 """
 
 from __future__ import annotations
@@ -171,15 +172,16 @@ class Engine:
 
     # -- sacrifice -----------------------------------------------------------------------
 
-    def sacrifice(self, checked: int, t: int) -> None:
+    def sacrifice(self, checked: int, t: int) -> list[int]:
         """Check ``checked`` triples, each against a partner triple that is thrown away.
 
         For ``<a>,<b>,<c>`` and partner ``<f>,<g>,<h>``: open ``rho = t a - f`` and
         ``sigma = b - g``, then open ``t c - h - sigma f - rho g - sigma rho``, which is 0 iff
         ``c - ab`` and ``h - fg`` cancel, which a dealer achieves only by guessing ``t``. ``t``
         must be derived after the triples are fixed (from their on-chain commitments). Two
-        rounds; the openings still need the next checkpoint's MAC check. Returns the checked
-        triples, now ready for use; raises :class:`ProtocolAbort` naming the failed triples.
+        rounds. Returns the indices of failed pairs; only if there are none do the checked
+        triples become available to :meth:`mul`, which uses no other. The openings still need
+        the next checkpoint's MAC check before the outcome can be trusted either way.
         """
         pairs = self.material.take_triples(2 * checked)
         good, spare = pairs[0::2], pairs[1::2]
@@ -193,9 +195,9 @@ class Engine:
             for u, v, r, s in zip(good, spare, rhos, sigmas, strict=True)
         ]
         failed = [k for k, z in enumerate(self.open(zs, "sacrifice/2")) if z != 0]
-        if failed:
-            raise ProtocolAbort(f"sacrifice check failed for triple(s) {failed}: bad preprocessing")
-        self._triples.extend(good)
+        if not failed:
+            self._triples.extend(good)
+        return failed
 
     # -- MAC check -----------------------------------------------------------------------
 

@@ -182,6 +182,15 @@ class SessionClient:
         reason, culprit, checkpoint, detail = self.fn.getAbort(session).call()
         return AbortInfo(AbortReason(reason), culprit, checkpoint, detail)
 
+    def revealed_output(self, session: int) -> list[int]:
+        """The sum of all output shares revealed so far (the opened, not yet checked, output)."""
+        p = self.session(session).modulus
+        reveals = self.contract.events.OutputRevealed().get_logs(
+            from_block=0, argument_filters={"sessionId": session}
+        )
+        width = max((len(e["args"]["shares"]) for e in reveals), default=0)
+        return [sum(e["args"]["shares"][k] for e in reveals) % p for k in range(width)]
+
     def batch_hash(self, session: int, org: str) -> bytes:
         """The committed hash of ``org``'s preprocessing batch."""
         return bytes(self.fn.batchHash(session, org).call())

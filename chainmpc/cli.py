@@ -1,0 +1,237 @@
+"""The ``chainmpc`` command line: ``demo``, ``deploy`` and ``audit``.
+
+Errors a user can cause (bad input, a malformed or unreachable RPC URL, an unknown org) end
+in one line naming the problem and a non-zero exit, before anything is posted on-chain.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from chainmpc.job import MAX_ORGS, MIN_ORGS, InputError, SumProductJob
+from chainmpc.launcher import Outcome, deploy, run_session
+from chainmpc.peer import CHEATS
+from onchain.audit import Auditor, AuditReport
+from onchain.connection import Chain, ChainError, connect
+from onchain.transactions import Sender, TransactionError, TxLog
+
+console = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+DEFAULT_INPUTS = (12, -7, 30, 5, 9, 2, -3)
+
+
+def _fail(message: str) -> None:
+    err.print(f"[bold red]error:[/] {message}")
+    sys.exit(1)
+
+
+def _connect(rpc: str | None) -> Chain:
+    try:
+        return connect(rpc)
+    except ChainError as exc:
+        _fail(str(exc))
+        raise  # unreachable
+
+
+@click.group()
+@click.version_option(package_name="chainmpc")
+def main() -> None:
+    """Privacy-preserving data mining with SPDZ MPC and an Ethereum audit trail."""
+
+
+@main.command()
+@click.option(
+    "--rpc",
+    metavar="URL",
+    help="JSON-RPC node (ganache, anvil, hardhat node, ...). "
+    "Default: an embedded in-process chain.",
+)
+@click.option(
+    "--orgs",
+    type=int,
+    default=3,
+    show_default=True,
+    help=f"Number of organisations ({MIN_ORGS}-{MAX_ORGS}).",
+)
+@click.option("--inputs", metavar="CSV", help="One private int32 per org, e.g. 12,-7,30.")
+@click.option(
+    "--cheat",
+    type=click.Choice(CHEATS),
+    help="Make one org (or the service) "
+    "misbehave, to watch detection: share, mac, triple, sigma, digest.",
+)
+@click.option(
+    "--cheater",
+    type=int,
+    default=2,
+    show_default=True,
+    metavar="ORG",
+    help="Which org cheats (1-based).",
+)
+@click.option(
+    "--workdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where the orgs' caches live (default: a temporary directory).",
+)
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the outcome as JSON.",
+)
+def demo(
+    rpc: str | None,
+    orgs: int,
+    inputs: str | None,
+    cheat: str | None,
+    cheater: int,
+    workdir: Path | None,
+    json_path: Path | None,
+) -> None:
+    """Deploy, register orgs, run one MPC session (sum and product of private inputs),
+    MAC-check it through the contract, record the result and audit it."""
+    try:
+        job = SumProductJob(orgs)
+        values = job.parse_inputs(inputs) if inputs else list(DEFAULT_INPUTS[:orgs])
+    except InputError as exc:
+        _fail(str(exc))
+    if not 1 <= cheater <= orgs:
+        _fail(f"--cheater {cheater}: unknown org (orgs are numbered 1 to {orgs})")
+    chain = _connect(rpc)
+    console.print(f"chain: {chain.description}")
+    start = time.perf_counter()
+    try:
+        outcome = run_session(
+            chain,
+            job,
+            values,
+            cheat,
+            cheater - 1,
+            workdir,
+            progress=lambda m: console.print(f"[dim]{time.perf_counter() - start:6.2f}s[/] {m}"),
+        )
+    except (TransactionError, ChainError) as exc:
+        _fail(str(exc))
+    _print_outcome(outcome, rpc)
+    if json_path:
+        json_path.write_text(json.dumps(_outcome_json(outcome), indent=2) + "\n")
+    sys.exit(0 if outcome.ok else 1)
+
+
+def _print_outcome(o: Outcome, rpc: str | None) -> None:
+    table = Table(title=f"session {o.session}")
+    for col in ("phase", "transactions", "gas", "time (s)"):
+        table.add_column(col, justify="left" if col == "phase" else "right")
+    for ph in o.phases:
+        table.add_row(ph.name, str(ph.transactions), f"{ph.gas:,}", f"{ph.seconds:.2f}")
+    table.add_row(
+        "total",
+        str(sum(p.transactions for p in o.phases)),
+        f"{sum(p.gas for p in o.phases):,}",
+        f"{sum(p.seconds for p in o.phases):.2f}",
+        style="bold",
+    )
+    console.print(table)
+    console.print(f"consortium {o.consortium}   session manager {o.manager}")
+    if o.result is not None:
+        status = "[green]matches[/]" if o.result == o.expected else "[red]DIFFERS FROM[/]"
+        console.print(
+            f"result: sum = {o.result[0]}, product = {o.result[1]} "
+            f"({status} the plaintext computation)"
+        )
+    else:
+        console.print(f"[bold red]session aborted on-chain:[/] {o.message}")
+    if o.audit is not None:
+        _print_audit(o.audit)
+    if rpc:
+        console.print(
+            f"re-audit: chainmpc audit --rpc {rpc} --consortium {o.consortium} "
+            f"--session {o.session}"
+        )
+
+
+def _print_audit(report: AuditReport) -> None:
+    verdict = "[bold green]PASS[/]" if report.passed else "[bold red]FAIL[/]"
+    console.print(f"audit of session {report.session}: {verdict}")
+    for c in report.checks:
+        mark = "[green]ok[/]  " if c.ok else "[red]FAIL[/]"
+        console.print(f"  {mark} {c.name}: {c.detail}")
+
+
+def _outcome_json(o: Outcome) -> dict:
+    return {
+        "session": o.session,
+        "consortium": o.consortium,
+        "manager": o.manager,
+        "result": o.result,
+        "expected": o.expected,
+        "ok": o.ok,
+        "abort": None
+        if o.abort is None
+        else {
+            "reason": o.abort.reason.name,
+            "culprit": o.abort.culprit,
+            "checkpoint": o.abort.checkpoint,
+            "message": o.message,
+        },
+        "phases": [vars(p) for p in o.phases],
+        "audit": o.audit.to_dict() if o.audit else None,
+    }
+
+
+@main.command("deploy")
+@click.option("--rpc", metavar="URL", required=True, help="JSON-RPC node to deploy to.")
+def deploy_cmd(rpc: str) -> None:
+    """Deploy the consortium registry and session manager; print their addresses.
+
+    The deploying account (the consortium admin) is CHAINMPC_FUNDER_KEY, or on a dev node the
+    first account of its well-known development mnemonic."""
+    chain = _connect(rpc)
+    try:
+        d = deploy(Sender(chain.w3, chain.funder, TxLog(), "admin"))
+    except TransactionError as exc:
+        _fail(str(exc))
+    console.print_json(
+        data={
+            "consortium": d.consortium.address,
+            "manager": d.sessions.address,
+            "admin": chain.funder.address,
+        }
+    )
+
+
+@main.command()
+@click.option("--session", type=int, required=True, help="Session id.")
+@click.option(
+    "--rpc",
+    metavar="URL",
+    required=True,
+    help="JSON-RPC node holding the session (the embedded chain lives only inside "
+    "`chainmpc demo`, which audits its own session).",
+)
+@click.option("--consortium", metavar="ADDRESS", required=True, help="Consortium contract.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def audit(session: int, rpc: str, consortium: str, as_json: bool) -> None:
+    """Verify a session from the chain alone; exit 0 only if every check passes."""
+    chain = _connect(rpc)
+    try:
+        if not chain.w3.is_address(consortium):
+            _fail(f"--consortium {consortium!r} is not an Ethereum address")
+        if not chain.w3.eth.get_code(chain.w3.to_checksum_address(consortium)):
+            _fail(f"no contract at {consortium} on {rpc}")
+        report = Auditor(chain.w3, consortium).audit(session)
+    except (ValueError, TransactionError) as exc:
+        _fail(f"cannot read session {session}: {exc}")
+    if as_json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        _print_audit(report)
+    sys.exit(0 if report.passed else 1)

@@ -1,0 +1,348 @@
+"""The local launcher: one process plays the admin, the service, every org and the auditor.
+
+It runs a session's phases in order (DESIGN.md, "Phases of one session"). Each org's off-chain
+work runs in its own thread over real TCP channels on 127.0.0.1; chain transactions are sent
+between phases, each signed by the role it belongs to. After every chain step the launcher
+looks at the session's on-chain state and stops as soon as the contract has aborted it.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from eth_account import Account
+from nacl.public import PrivateKey
+from web3 import Web3
+
+from chainmpc.job import SumProductJob
+from chainmpc.peer import CHEATS, OrgIdentity, OrgPeer
+from chainmpc.service import preprocess
+from offchain.field import BN254_SCALAR, PrimeField
+from offchain.transport import free_ports
+from onchain.audit import Auditor, AuditReport
+from onchain.clients import (
+    AbortInfo,
+    AbortReason,
+    ConsortiumClient,
+    SessionClient,
+    State,
+    deploy_contract,
+)
+from onchain.commitments import job_hash
+from onchain.connection import Chain
+from onchain.transactions import Sender, TxLog
+
+FUNDING = Web3.to_wei(1, "ether")
+SESSION_SECONDS = 3600
+T = TypeVar("T")
+
+
+@dataclass
+class PhaseRecord:
+    """One row of the summary table."""
+
+    name: str
+    seconds: float
+    transactions: int = 0
+    gas: int = 0
+
+
+@dataclass
+class Outcome:
+    """What a run produced: the on-chain record, the result or why it aborted, the audit."""
+
+    consortium: str
+    manager: str
+    session: int
+    inputs: list[int]
+    expected: list[int]
+    result: list[int] | None = None
+    abort: AbortInfo | None = None
+    message: str = ""
+    audit: AuditReport | None = None
+    phases: list[PhaseRecord] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """Finalised with the expected result and a passing audit."""
+        return (
+            self.abort is None
+            and self.result == self.expected
+            and self.audit is not None
+            and self.audit.passed
+        )
+
+
+class SessionAborted(Exception):
+    """Raised inside the run when the chain shows the session aborted."""
+
+
+@dataclass
+class Deployment:
+    """Addresses and clients of a deployed consortium."""
+
+    consortium: ConsortiumClient
+    sessions: SessionClient
+
+
+def deploy(admin: Sender) -> Deployment:
+    """Deploy the registry and the session manager, and link them."""
+    w3 = admin.w3
+    consortium = ConsortiumClient(w3, deploy_contract(admin, "Consortium"))
+    sessions = SessionClient(w3, deploy_contract(admin, "SessionManager", consortium.address))
+    consortium.set_session_manager(admin, sessions.address)
+    return Deployment(consortium, sessions)
+
+
+class Run:
+    """One demo session, phase by phase."""
+
+    def __init__(
+        self,
+        chain: Chain,
+        job: SumProductJob,
+        inputs: list[int],
+        cheat: str | None,
+        cheater: int,
+        workdir: Path,
+        progress: Callable[[str], None],
+    ) -> None:
+        self.chain = chain
+        self.w3 = chain.w3
+        self.job = job
+        self.inputs = inputs
+        self.cheat = cheat
+        self.cheater = cheater
+        self.workdir = workdir
+        self.progress = progress
+        self.log = TxLog()
+        self.phases: list[PhaseRecord] = []
+        self.pool = ThreadPoolExecutor(max_workers=job.orgs)
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _phase(self, name: str, step: Callable[[], T]) -> T:
+        self.log.phase = name
+        self.progress(f"{name} ...")
+        before = len(self.log.records)
+        start = time.perf_counter()
+        try:
+            return step()
+        finally:
+            new = self.log.records[before:]
+            self.phases.append(
+                PhaseRecord(
+                    name, time.perf_counter() - start, len(new), sum(r.gas_used for r in new)
+                )
+            )
+
+    def _each(self, fn: Callable[[OrgPeer], T]) -> list[T]:
+        """Run ``fn`` for every org concurrently (the orgs' off-chain work)."""
+        return list(self.pool.map(fn, self.peers))
+
+    def _alive(self) -> None:
+        if self.sessions.session(self.session).state == State.ABORTED:
+            raise SessionAborted
+
+    def _sender(self, name: str) -> Sender:
+        account = Account.create()
+        self.chain_funder.pay(account.address, FUNDING)
+        return Sender(self.w3, account, self.log, name)
+
+    # -- phases --------------------------------------------------------------------------
+
+    def setup(self) -> None:
+        """Fresh accounts per role, funded; deploy; register orgs and the auditor."""
+        self.chain_funder = Sender(self.w3, self.chain.funder, self.log, "funder")
+        self.admin = self._sender("admin")
+        self.service = self._sender("preprocessing service")
+        self.auditor = Account.create()
+        ports = free_ports(self.job.orgs)
+        self.org_senders = [self._sender(f"org{k + 1}") for k in range(self.job.orgs)]
+        self.orgs = [
+            OrgIdentity(
+                k,
+                s.name,
+                s.account,
+                PrivateKey.generate(),
+                "127.0.0.1",
+                ports[k],
+                self.workdir / s.name / "cache",
+            )
+            for k, s in enumerate(self.org_senders)
+        ]
+        d = deploy(self.admin)
+        self.consortium, self.sessions = d.consortium, d.sessions
+        for o in self.orgs:
+            self.consortium.register_org(
+                self.admin, o.account.address, o.name, bytes(o.box_key.public_key), o.endpoint
+            )
+        self.consortium.register_auditor(self.admin, self.auditor.address)
+
+    def open_session(self) -> None:
+        """The admin opens the session: job hash, participants, field, service, deadline."""
+        now = self.w3.eth.get_block("latest")["timestamp"]
+        self.session = self.sessions.open_session(
+            self.admin,
+            job_hash(self.job.description()),
+            [o.account.address for o in self.orgs],
+            BN254_SCALAR,
+            self.service.address,
+            now + SESSION_SECONDS,
+        )
+        self.field = PrimeField(BN254_SCALAR)
+
+    def preprocessing(self) -> None:
+        """The service deals and commits; each org connects and loads its checked batch."""
+        corrupt = 0 if self.cheat == "triple" else None
+        caches = {o.account.address: o.cache_dir for o in self.orgs}
+        self.batch_hashes = preprocess(
+            self.service,
+            self.consortium,
+            self.sessions,
+            self.session,
+            self.job.triples,
+            caches,
+            corrupt,
+        )
+        self.peers = [
+            OrgPeer(
+                o,
+                s,
+                self.consortium,
+                self.sessions,
+                self.session,
+                self.cheat if o.index == self.cheater and self.cheat != "triple" else None,
+            )
+            for o, s in zip(self.orgs, self.org_senders, strict=True)
+        ]
+        self._each(OrgPeer.connect)
+        self._each(OrgPeer.load_material)
+
+    def sacrifice(self) -> None:
+        """Sacrifice check, then the MAC check of its openings on-chain (checkpoint 0)."""
+        failed = self._each(lambda p: p.sacrifice(self.job.triples, self.batch_hashes))
+        self.checkpoint()
+        if any(failed):
+            # The MAC check passed, so the openings are genuine: the dealt triple is bad.
+            self.peers[0].abort(b"sacrifice-failed")
+            self._alive()
+
+    def checkpoint(self) -> None:
+        """Digest agreement and batched MAC check through the contract (commit, reveal)."""
+        for p in self.peers:
+            p.commit_checkpoint()
+            self._alive()
+        for p in self.peers:
+            p.reveal_checkpoint()
+            self._alive()
+
+    def input(self) -> None:
+        """Each org commits to its input on-chain, then shares it."""
+        for p, v in zip(self.peers, self.inputs, strict=True):
+            p.commit_input(v)
+        self._each(lambda p: p.share_inputs(self.inputs[p.me.index]))
+
+    def compute(self) -> None:
+        """Sum (local) and product (Beaver rounds)."""
+        self._each(lambda p: p.compute(self.job))
+
+    def output(self) -> None:
+        """Commit and reveal output shares; the final MAC check finalises the session."""
+        for p in self.peers:
+            p.commit_output()
+        for p in self.peers:
+            p.reveal_output()
+            self._alive()
+        opened = self.sessions.revealed_output(self.session)
+        for p in self.peers:
+            p.accept_output(opened)
+        self.checkpoint()
+
+    def execute(self) -> Outcome:
+        """Run every phase; stop at the first on-chain abort; audit either way."""
+        self._phase("deploy & register", self.setup)
+        self._phase("open session", self.open_session)
+        outcome = Outcome(
+            self.consortium.address,
+            self.sessions.address,
+            self.session,
+            self.inputs,
+            self.job.expected(self.inputs),
+        )
+        try:
+            self._phase("preprocess", self.preprocessing)
+            self._phase("sacrifice check", self.sacrifice)
+            self._phase("input", self.input)
+            self._phase("compute", self.compute)
+            self._phase("MAC check", self.checkpoint)
+            self._phase("output", self.output)
+        except SessionAborted:
+            pass
+        finally:
+            for p in getattr(self, "peers", []):
+                p.close()
+            self.pool.shutdown()
+        info = self.sessions.session(self.session)
+        if info.state == State.FINALISED:
+            outcome.result = [self.field.to_signed(v) for v in self.sessions.result(self.session)]
+        else:
+            outcome.abort = self.sessions.abort_info(self.session)
+            outcome.message = explain_abort(outcome.abort, self.orgs)
+        auditor = Auditor(self.w3, self.consortium.address)
+        outcome.audit = self._phase("audit", lambda: auditor.audit(self.session))
+        outcome.phases = self.phases
+        return outcome
+
+
+def explain_abort(abort: AbortInfo, orgs: list[OrgIdentity]) -> str:
+    """One sentence on why the session aborted, naming the org where the evidence shows it."""
+    names = {o.account.address: o.name for o in orgs}
+    culprit = names.get(abort.culprit, abort.culprit)
+    where = f"checkpoint {abort.checkpoint}"
+    detail = abort.detail.rstrip(b"\0").decode(errors="replace")
+    return {
+        AbortReason.DIGEST_MISMATCH: f"{where}: the orgs' transcript digests disagree "
+        "(an org showed different values to different orgs)",
+        AbortReason.SIGMA_MISMATCH: f"{where}: {culprit} revealed a MAC-check share that "
+        "does not match its commitment",
+        AbortReason.MAC_CHECK_FAILED: f"{where}: MAC check failed: an opened value or a MAC "
+        "share was tampered with (not attributable to a single org)",
+        AbortReason.OUTPUT_MISMATCH: f"{culprit} revealed output shares that do not match "
+        "its commitment",
+        AbortReason.PARTICIPANT_ABORT: "sacrifice check failed: the preprocessing service "
+        "dealt a bad triple (the MAC check vouched for the openings)"
+        if detail == "sacrifice-failed"
+        else f"a participant aborted: {detail}",
+        AbortReason.EXPIRED: "the session's deadline passed",
+    }.get(abort.reason, f"aborted ({abort.reason.name})")
+
+
+def run_session(
+    chain: Chain,
+    job: SumProductJob,
+    inputs: list[int],
+    cheat: str | None = None,
+    cheater: int = 1,
+    workdir: Path | None = None,
+    progress: Callable[[str], None] = lambda _: None,
+) -> Outcome:
+    """Run one complete session of ``job`` on ``chain``; see :class:`Run`."""
+    if cheat is not None and cheat not in CHEATS:
+        raise ValueError(f"unknown cheat {cheat!r}; choose one of {', '.join(CHEATS)}")
+    if not 0 <= cheater < job.orgs:
+        raise ValueError(f"cheating org {cheater + 1} is not one of the {job.orgs} orgs")
+    with ExitStack() as stack:
+        if workdir is None:
+            workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="chainmpc-")))
+        return Run(chain, job, inputs, cheat, cheater, workdir, progress).execute()
+
+
+__all__: list[Any] = ["Outcome", "PhaseRecord", "deploy", "run_session", "explain_abort"]

@@ -1,0 +1,195 @@
+"""One org's peer: its keys, its engine, and its steps through a session.
+
+Off-chain steps (networking, sacrifice, input sharing, computing) run in the peer's own thread
+and talk only to the other peers. Chain steps (commitments, reveals) are separate methods, so
+the chain is touched at phase boundaries only. The peer learns the other orgs' encryption keys
+and endpoints from the on-chain registry, not from a side channel.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import reduce
+from operator import mul
+from pathlib import Path
+
+from eth_account.signers.local import LocalAccount
+from nacl.public import PrivateKey
+
+from chainmpc.job import SumProductJob
+from offchain.cache import OrgCache
+from offchain.engine import CheckpointShare, Engine
+from offchain.field import PrimeField
+from offchain.sectypes import SecretValue, secret_input
+from offchain.shares import Share
+from offchain.transcript import challenge
+from offchain.transport import PeerNetwork
+from onchain.clients import ConsortiumClient, SessionClient
+from onchain.commitments import input_commitment, new_salt, output_commitment, sigma_commitment
+from onchain.transactions import Sender
+
+CHEATS = ("share", "mac", "triple", "sigma", "digest")
+
+
+@dataclass
+class OrgIdentity:
+    """What one org holds: its Ethereum account, its decryption key, its endpoint, its cache."""
+
+    index: int
+    name: str
+    account: LocalAccount
+    box_key: PrivateKey
+    host: str
+    port: int
+    cache_dir: Path
+
+    @property
+    def endpoint(self) -> str:
+        """``host:port`` as registered on-chain."""
+        return f"{self.host}:{self.port}"
+
+    def __repr__(self) -> str:  # holds private keys
+        return f"OrgIdentity({self.name}, {self.account.address}, {self.endpoint})"
+
+
+def session_tag(manager: str, session: int) -> bytes:
+    """Binds transcripts, challenges and channels to one session of one contract."""
+    return hashlib.sha256(bytes.fromhex(manager[2:]) + session.to_bytes(32, "big")).digest()
+
+
+def parse_endpoint(endpoint: str) -> tuple[str, int]:
+    """``"host:port"`` → ``(host, port)``."""
+    host, _, port = endpoint.rpartition(":")
+    return host, int(port)
+
+
+class OrgPeer:
+    """An org's run of one session."""
+
+    def __init__(
+        self,
+        identity: OrgIdentity,
+        sender: Sender,
+        consortium: ConsortiumClient,
+        sessions: SessionClient,
+        session: int,
+        cheat: str | None = None,
+    ) -> None:
+        self.me = identity
+        self.sender = sender
+        self.sessions = sessions
+        self.session = session
+        self.cheat = cheat
+        info = sessions.session(session)
+        self.field = PrimeField(info.modulus)
+        self.participants = info.participants
+        self.tag = session_tag(sessions.address, session)
+        registry = [consortium.org_info(a) for a in self.participants]
+        self.network = PeerNetwork(
+            identity.index,
+            identity.box_key,
+            [bytes(key) for _, key, _ in registry],
+            [parse_endpoint(ep) for _, _, ep in registry],
+            self.tag,
+        )
+        self.engine: Engine | None = None
+        self._checkpoint: tuple[CheckpointShare, bytes] | None = None
+        self._inputs: list[SecretValue] = []
+        self._outputs: list[SecretValue] = []
+
+    def __repr__(self) -> str:
+        return f"OrgPeer({self.me.name}, session={self.session})"
+
+    # -- off-chain steps (run in this org's thread) ------------------------------------------
+
+    def connect(self) -> None:
+        """Open authenticated, encrypted channels to every other participant."""
+        self.network.start()
+
+    def load_material(self) -> None:
+        """Take this session's batch from the cache, checked against its on-chain hash."""
+        expected = self.sessions.batch_hash(self.session, self.me.account.address)
+        material = OrgCache(self.me.cache_dir).consume(self.session, expected, self.me.box_key)
+        tamper = self.cheat if self.cheat in ("share", "mac") else None
+        self.engine = Engine(material, self.network, self.tag, tamper=tamper)
+
+    def sacrifice(self, triples: int, batch_hashes: list[bytes]) -> list[int]:
+        """Sacrifice-check the job's triples; ``t`` comes from the committed batch hashes."""
+        (t,) = challenge(self.field.p, self.tag, b"sacrifice", *batch_hashes, count=1)
+        return self._engine.sacrifice(triples, t)
+
+    def share_inputs(self, value: int) -> None:
+        """Secret-share every org's input (this org supplies its own)."""
+        for owner in range(len(self.participants)):
+            mine = [self.field.from_signed(value)] if owner == self.me.index else None
+            self._inputs += secret_input(self._engine, mine, owner)
+
+    def compute(self, job: SumProductJob) -> None:
+        """The job itself, written as the plaintext algorithm would be."""
+        total = sum(self._inputs[1:], self._inputs[0])
+        product = reduce(mul, self._inputs)
+        self._outputs = [total, product]
+
+    # -- chain steps ---------------------------------------------------------------------
+
+    def commit_input(self, value: int) -> None:
+        """Post a salted commitment to this org's input."""
+        encoded = [self.field.from_signed(value)]
+        commitment = input_commitment(encoded, new_salt(), self.me.account.address, self.session)
+        self.sessions.commit_input(self.sender, self.session, commitment)
+
+    def commit_checkpoint(self) -> None:
+        """MAC check, round 1: post the transcript digest and a commitment to ``sigma_i``."""
+        share = self._engine.checkpoint()
+        salt = new_salt()
+        self._checkpoint = (share, salt)
+        digest = share.digest
+        if self.cheat == "digest" and share.checkpoint == 1:
+            digest = bytes([digest[0] ^ 1]) + digest[1:]
+        commitment = sigma_commitment(
+            share.sigma, salt, self.me.account.address, self.session, share.checkpoint
+        )
+        self.sessions.commit_checkpoint(self.sender, self.session, digest, commitment)
+
+    def reveal_checkpoint(self) -> None:
+        """MAC check, round 2: reveal ``sigma_i`` and its salt."""
+        assert self._checkpoint is not None, "commit before reveal"
+        share, salt = self._checkpoint
+        sigma = share.sigma
+        if self.cheat == "sigma" and share.checkpoint == 1:
+            sigma = (sigma + 1) % self.field.p
+        self.sessions.reveal_sigma(self.sender, self.session, sigma, salt)
+
+    def commit_output(self) -> None:
+        """Output, round 1: commit to this org's value shares of the outputs."""
+        self._output_salt = new_salt()
+        shares = [v.share.x for v in self._outputs]
+        commitment = output_commitment(
+            shares, self._output_salt, self.me.account.address, self.session
+        )
+        self.sessions.commit_output(self.sender, self.session, commitment)
+
+    def reveal_output(self) -> None:
+        """Output, round 2: reveal the value shares; the contract sums them."""
+        shares = [v.share.x for v in self._outputs]
+        self.sessions.reveal_output(self.sender, self.session, shares, self._output_salt)
+
+    def accept_output(self, values: list[int]) -> None:
+        """Queue the opened outputs (and this org's MAC shares of them) for the final check."""
+        shares: list[Share] = [v.share for v in self._outputs]
+        self._engine.accept_opened(shares, values, "output")
+
+    def abort(self, detail: bytes) -> None:
+        """Abort the session on-chain with a short reason."""
+        self.sessions.abort(self.sender, self.session, detail)
+
+    def close(self) -> None:
+        """Close the peer channels."""
+        self.network.close()
+
+    @property
+    def _engine(self) -> Engine:
+        if self.engine is None:
+            raise RuntimeError("load_material() first")
+        return self.engine
