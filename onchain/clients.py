@@ -12,6 +12,7 @@ from typing import Any
 
 from web3 import Web3
 from web3.contract import Contract
+from web3.logs import DISCARD
 
 from onchain.compile import load_artifact
 from onchain.transactions import Sender
@@ -135,7 +136,7 @@ class SessionClient:
         receipt = opener.transact(
             self.fn.openSession(job_hash, participants, modulus, preprocessor, deadline), self.abi
         )
-        (event,) = self.contract.events.SessionOpened().process_receipt(receipt)
+        (event,) = self.contract.events.SessionOpened().process_receipt(receipt, errors=DISCARD)
         return int(event["args"]["sessionId"])
 
     def commit_preprocessing(self, service: Sender, session: int, hashes: list[bytes]) -> None:

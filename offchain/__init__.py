@@ -1,0 +1,1 @@
+"""Everything that runs off the chain: field, shares, protocols, preprocessing, transport."""
