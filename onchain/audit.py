@@ -15,6 +15,7 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from eth_utils import keccak
 from web3 import Web3
 
 from onchain.clients import AbortReason, ConsortiumClient, SessionClient, State
@@ -53,6 +54,10 @@ class AuditReport:
         return {**asdict(self), "passed": self.passed}
 
 
+def _signed(v: int, p: int) -> int:
+    return v - p if v > p // 2 else v
+
+
 def _order(ev: Any) -> tuple[int, int]:
     return (ev["blockNumber"], ev["logIndex"])
 
@@ -64,13 +69,34 @@ class Auditor:
         self.consortium = ConsortiumClient(w3, consortium)
         self.sessions = SessionClient(w3, self.consortium.session_manager())
 
-    def _events(self, name: str, session: int) -> list[Any]:
-        event = getattr(self.sessions.contract.events, name)()
-        logs = event.get_logs(from_block=0, argument_filters={"sessionId": session})
-        return sorted(logs, key=_order)
+    def _fetch(self, session: int) -> None:
+        """Fetch the session's logs in one request and decode them by event signature."""
+        contract = self.sessions.contract
+        by_topic = {}
+        for item in contract.abi:
+            if item.get("type") == "event":
+                types = ",".join(i["type"] for i in item["inputs"])
+                by_topic[keccak(text=f"{item['name']}({types})")] = item["name"]
+        logs = self.sessions.contract.w3.eth.get_logs(
+            {
+                "address": contract.address,
+                "fromBlock": 0,
+                "toBlock": "latest",
+                "topics": [None, "0x" + session.to_bytes(32, "big").hex()],
+            }
+        )
+        self._logs: dict[str, list[Any]] = defaultdict(list)
+        for log in sorted(logs, key=_order):
+            name = by_topic.get(bytes(log["topics"][0]))
+            if name is not None:
+                self._logs[name].append(getattr(contract.events, name)().process_log(log))
+
+    def _events(self, name: str) -> list[Any]:
+        return self._logs.get(name, [])
 
     def audit(self, session: int) -> AuditReport:
         """Verify ``session``; the report's ``passed`` is True only if everything holds."""
+        self._fetch(session)
         info = self.sessions.session(session)
         report = AuditReport(session, info.state.name, None)
         add = report.checks.append
@@ -88,7 +114,7 @@ class Auditor:
             )
         )
 
-        pre = {e["args"]["org"]: e for e in self._events("PreprocessingCommitted", session)}
+        pre = {e["args"]["org"]: e for e in self._events("PreprocessingCommitted")}
         add(
             Check(
                 "preprocessing committed",
@@ -97,7 +123,7 @@ class Auditor:
             )
         )
 
-        inputs = self._events("InputCommitted", session)
+        inputs = self._events("InputCommitted")
         add(
             Check(
                 "inputs committed",
@@ -118,7 +144,7 @@ class Auditor:
                 "passed" if before_inputs else "no checkpoint passed before inputs were committed",
             )
         )
-        out_commits = self._events("OutputCommitted", session)
+        out_commits = self._events("OutputCommitted")
         if inputs and out_commits:
             last_input, first_out = _order(inputs[-1]), _order(out_commits[0])
             between = [cp for cp in passed if last_input < _order(cp) < first_out]
@@ -130,8 +156,8 @@ class Auditor:
                 )
             )
 
-        finals = self._events("SessionFinalised", session)
-        aborts = self._events("SessionAborted", session)
+        finals = self._events("SessionFinalised")
+        aborts = self._events("SessionAborted")
         if aborts:
             a = aborts[0]["args"]
             culprit = a["culprit"] if int(a["culprit"], 16) else "not attributable to one org"
@@ -148,7 +174,7 @@ class Auditor:
         if finals and not aborts:
             result = list(finals[0]["args"]["result"])
             report.result = result
-            last_reveal = self._events("OutputRevealed", session)[-1]
+            last_reveal = self._events("OutputRevealed")[-1]
             after = [cp for cp in passed if _order(cp) > _order(last_reveal)]
             add(
                 Check(
@@ -161,7 +187,7 @@ class Auditor:
                 Check(
                     "result is the sum of revealed shares",
                     outputs == result == recorded,
-                    f"result {result}",
+                    f"result {result} (as signed integers: {[_signed(v, p) for v in result]})",
                 )
             )
             add(Check("session finalised", info.state == State.FINALISED, info.state.name))
@@ -171,12 +197,12 @@ class Auditor:
 
     def _check_checkpoints(self, session: int, p: int, parts: list[str], add: Any) -> list[Any]:
         commits: dict[int, dict[str, Any]] = defaultdict(dict)
-        for e in self._events("CheckpointCommitted", session):
+        for e in self._events("CheckpointCommitted"):
             commits[e["args"]["checkpoint"]][e["args"]["org"]] = e["args"]
         reveals: dict[int, dict[str, Any]] = defaultdict(dict)
-        for e in self._events("SigmaRevealed", session):
+        for e in self._events("SigmaRevealed"):
             reveals[e["args"]["checkpoint"]][e["args"]["org"]] = e["args"]
-        passed = self._events("CheckpointPassed", session)
+        passed = self._events("CheckpointPassed")
         passed_numbers = {e["args"]["checkpoint"] for e in passed}
         for cp in sorted(commits):
             c, r = commits[cp], reveals.get(cp, {})
@@ -217,9 +243,9 @@ class Auditor:
     def _check_outputs(self, session: int, p: int, parts: list[str], add: Any) -> list[int] | None:
         commits = {
             e["args"]["org"]: bytes(e["args"]["commitment"])
-            for e in self._events("OutputCommitted", session)
+            for e in self._events("OutputCommitted")
         }
-        reveals = self._events("OutputRevealed", session)
+        reveals = self._events("OutputRevealed")
         if not reveals:
             return None
         bad = [
