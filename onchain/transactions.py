@@ -8,6 +8,8 @@ prints its per-phase table. Reverted custom errors surface differently per backe
 
 from __future__ import annotations
 
+import ast
+import re
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +22,7 @@ from web3.contract.contract import ContractFunction
 from web3.types import TxReceipt
 
 PRIORITY_FEE = Web3.to_wei(1, "gwei")
+_REPR_BYTES = re.compile(r"execution reverted: (b(['\"]).*\2)\s*$", re.S)
 
 
 class TransactionError(RuntimeError):
@@ -67,25 +70,37 @@ def _error_selectors(abi: list[dict[str, Any]]) -> dict[bytes, tuple[str, list[s
     return out
 
 
-def _revert_data(exc: BaseException) -> bytes | None:
-    """Dig the raw revert bytes out of whichever exception the backend raised."""
+def revert_data(exc: BaseException) -> bytes | None:
+    """The raw revert bytes (selector first) of a failed call, however the backend raised it.
+
+    eth-tester raises ``TransactionFailed`` with the bytes, or with their ``repr`` after
+    "execution reverted: "; ganache and anvil raise ``ContractCustomError`` /
+    ``ContractLogicError`` with hex in ``data`` or in ``data["result"]``; hardhat node puts it
+    in ``data["data"]``.
+    """
     candidates: list[Any] = [getattr(exc, "data", None), *getattr(exc, "args", ())]
     for c in candidates:
         if isinstance(c, dict):
-            c = c.get("data")
+            c = c.get("data") or c.get("result")
         if isinstance(c, bytes | bytearray) and len(c) >= 4:
             return bytes(c)
-        if isinstance(c, str) and c.startswith("0x") and len(c) >= 10:
-            try:
-                return bytes.fromhex(c[2:])
-            except ValueError:
-                continue
+        if isinstance(c, str):
+            match = _REPR_BYTES.search(c)
+            if match:
+                value = ast.literal_eval(match.group(1))
+                if isinstance(value, bytes) and len(value) >= 4:
+                    return value
+            if c.startswith("0x") and len(c) >= 10:
+                try:
+                    return bytes.fromhex(c[2:])
+                except ValueError:
+                    continue
     return None
 
 
 def revert_reason(exc: BaseException, abi: list[dict[str, Any]]) -> str:
     """A readable ``ErrorName(arg, ...)`` for a reverted call, or the exception's text."""
-    data = _revert_data(exc)
+    data = revert_data(exc)
     if data is not None:
         known = _error_selectors(abi).get(data[:4])
         if known:
