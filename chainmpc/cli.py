@@ -22,8 +22,8 @@ from onchain.audit import Auditor, AuditReport
 from onchain.connection import Chain, ChainError, connect
 from onchain.transactions import Sender, TransactionError, TxLog
 
-console = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+console = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 DEFAULT_INPUTS = (12, -7, 30, 5, 9, 2, -3)
 

@@ -1,0 +1,5 @@
+"""``python -m chainmpc`` runs the command line."""
+
+from chainmpc.cli import main
+
+main()
