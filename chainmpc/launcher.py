@@ -24,7 +24,7 @@ from web3 import Web3
 from chainmpc.job import SumProductJob
 from chainmpc.peer import CHEATS, OrgIdentity, OrgPeer
 from chainmpc.service import preprocess
-from offchain.field import BN254_SCALAR, PrimeField
+from offchain.field import BN254_SCALAR, field_for
 from offchain.transport import free_ports
 from onchain.audit import Auditor, AuditReport
 from onchain.clients import (
@@ -197,7 +197,7 @@ class Run:
             self.service.address,
             now + SESSION_SECONDS,
         )
-        self.field = PrimeField(BN254_SCALAR)
+        self.field = field_for(BN254_SCALAR)
 
     def preprocessing(self) -> None:
         """The service deals and commits; each org connects and loads its checked batch."""

@@ -20,9 +20,9 @@ from nacl.public import PrivateKey
 from chainmpc.job import SumProductJob
 from offchain.cache import OrgCache
 from offchain.engine import CheckpointShare, Engine
-from offchain.field import PrimeField
-from offchain.sectypes import SecretValue, secret_input
-from offchain.shares import Share
+from offchain.field import field_for
+from offchain.sectypes import SecretArray, secret_input
+from offchain.shares import Shared
 from offchain.transcript import challenge
 from offchain.transport import PeerNetwork
 from onchain.clients import ConsortiumClient, SessionClient
@@ -82,7 +82,7 @@ class OrgPeer:
         self.session = session
         self.cheat = cheat
         info = sessions.session(session)
-        self.field = PrimeField(info.modulus)
+        self.field = field_for(info.modulus)
         self.participants = info.participants
         self.tag = session_tag(sessions.address, session)
         registry = [consortium.org_info(a) for a in self.participants]
@@ -95,8 +95,8 @@ class OrgPeer:
         )
         self.engine: Engine | None = None
         self._checkpoint: tuple[CheckpointShare, bytes] | None = None
-        self._inputs: list[SecretValue] = []
-        self._outputs: list[SecretValue] = []
+        self._inputs: list[SecretArray] = []
+        self._outputs: list[SecretArray] = []
 
     def __repr__(self) -> str:
         return f"OrgPeer({self.me.name}, session={self.session})"
@@ -114,16 +114,17 @@ class OrgPeer:
         tamper = self.cheat if self.cheat in ("share", "mac") else None
         self.engine = Engine(material, self.network, self.tag, tamper=tamper)
 
-    def sacrifice(self, triples: int, batch_hashes: list[bytes]) -> list[int]:
-        """Sacrifice-check the job's triples; ``t`` comes from the committed batch hashes."""
+    def sacrifice(self, triples: int, batch_hashes: list[bytes]) -> int:
+        """Sacrifice-check the job's triples (returns how many failed); ``t`` comes from the
+        committed batch hashes, fixed before anyone could know it."""
         (t,) = challenge(self.field.p, self.tag, b"sacrifice", *batch_hashes, count=1)
         return self._engine.sacrifice(triples, t)
 
     def share_inputs(self, value: int) -> None:
         """Secret-share every org's input (this org supplies its own)."""
         for owner in range(len(self.participants)):
-            mine = [self.field.from_signed(value)] if owner == self.me.index else None
-            self._inputs += secret_input(self._engine, mine, owner)
+            mine = [value] if owner == self.me.index else None
+            self._inputs.append(secret_input(self._engine, mine, owner, 1))
 
     def compute(self, job: SumProductJob) -> None:
         """The job itself, written as the plaintext algorithm would be."""
@@ -164,7 +165,7 @@ class OrgPeer:
     def commit_output(self) -> None:
         """Output, round 1: commit to this org's value shares of the outputs."""
         self._output_salt = new_salt()
-        shares = [v.share.x for v in self._outputs]
+        shares = self._output_shares()
         commitment = output_commitment(
             shares, self._output_salt, self.me.account.address, self.session
         )
@@ -172,13 +173,16 @@ class OrgPeer:
 
     def reveal_output(self) -> None:
         """Output, round 2: reveal the value shares; the contract sums them."""
-        shares = [v.share.x for v in self._outputs]
+        shares = self._output_shares()
         self.sessions.reveal_output(self.sender, self.session, shares, self._output_salt)
 
     def accept_output(self, values: list[int]) -> None:
         """Queue the opened outputs (and this org's MAC shares of them) for the final check."""
-        shares: list[Share] = [v.share for v in self._outputs]
-        self._engine.accept_opened(shares, values, "output")
+        shared = Shared.concat([v.shared for v in self._outputs])
+        self._engine.accept_opened(shared, self.field.from_ints(values), "output")
+
+    def _output_shares(self) -> list[int]:
+        return [v for out in self._outputs for v in self.field.to_ints(out.shared.x)]
 
     def abort(self, detail: bytes) -> None:
         """Abort the session on-chain with a short reason."""

@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from offchain.cache import OrgCache, batch_hash, seal
-from offchain.field import PrimeField
-from offchain.preprocessing import Dealer
+from offchain.field import field_for
+from offchain.preprocessing import Dealer, Needs
 from onchain.clients import ConsortiumClient, SessionClient
 from onchain.transactions import Sender
 
@@ -34,8 +34,9 @@ def preprocess(
     """
     info = sessions.session(session)
     parts = info.participants
-    dealer = Dealer(PrimeField(info.modulus), len(parts))
-    materials = dealer.deal(session, triples, list(range(len(parts))), corrupt_triple)
+    dealer = Dealer(field_for(info.modulus), len(parts))
+    needs = Needs(triples=triples, masks=(1,) * len(parts))
+    materials = dealer.deal(session, needs, corrupt_triple)
     hashes = []
     for address, material in zip(parts, materials, strict=True):
         _, key, _ = consortium.org_info(address)

@@ -1,30 +1,32 @@
 """One org's online SPDZ engine: open, input, Beaver multiplication, sacrifice, MAC check.
 
 The engine owns the org's MAC key share, its preprocessing material and the list of values
-opened but not yet MAC-checked. Its rules (PROTOCOLS.md):
+opened but not yet MAC-checked. Everything is vectorised: one call handles a whole vector of
+values in one communication round. Its rules (PROTOCOLS.md):
 
 * every opening enters the transcript and the pending MAC-check list;
 * the MAC-check coefficients come from the transcript digest, i.e. after the openings;
 * :meth:`Engine.checkpoint` clears the pending list only by producing this org's ``sigma_i``,
-  which the application then commits and reveals through the contract;
-* preprocessing items are taken from :class:`~offchain.preprocessing.OrgMaterial`, which
-  hands each out once.
+  which the caller must then commit and reveal (through the contract, or between peers);
+* preprocessing is taken from :class:`~offchain.preprocessing.OrgMaterial` through cursors
+  that only move forward; :meth:`Engine.mul` uses only sacrifice-checked triples.
 
-Rounds: :meth:`open`, :meth:`input` and :meth:`mul` cost one communication round each,
-whatever the number of values (all are batched); :meth:`sacrifice` costs two.
-
+Rounds: :meth:`open`, :meth:`input` and :meth:`mul` one each; :meth:`sacrifice` two.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+import os
 from dataclasses import dataclass
 from typing import Protocol
 
-from offchain.field import PrimeField
-from offchain.preprocessing import OrgMaterial, Triple
-from offchain.shares import Share, ShareArithmetic
-from offchain.transcript import Transcript, challenge
+import numpy as np
+
+from offchain.field import Field, Vec
+from offchain.preprocessing import OrgMaterial
+from offchain.shares import ShareArithmetic, Shared
+from offchain.transcript import Transcript
 
 
 class Network(Protocol):
@@ -52,7 +54,7 @@ class CheckpointShare:
     sigma: int
     count: int
 
-    def __repr__(self) -> str:  # sigma is harmless once revealed, but not before its commitment
+    def __repr__(self) -> str:  # sigma stays private until its commitment is in
         return f"CheckpointShare(checkpoint={self.checkpoint}, count={self.count})"
 
 
@@ -70,7 +72,7 @@ class Engine:
         fault injection for demonstrating and testing detection, never set in a real run."""
         if network.n != material.n or network.index != material.org:
             raise ProtocolAbort("material was dealt for another org or another set of orgs")
-        self.field: PrimeField = material.field
+        self.field: Field = material.field
         self.index = material.org
         self.n = material.n
         self.material = material
@@ -78,125 +80,143 @@ class Engine:
         self.session_tag = session_tag
         self.arith = ShareArithmetic(self.field, self.index, material.alpha_i)
         self.transcript = Transcript(session_tag)
-        self._pending: list[tuple[int, int]] = []  # (opened value, own MAC share)
+        self.rounds = 0
+        self._pending: list[tuple[Vec, Vec]] = []  # (opened values, own MAC shares)
         self._checkpoints = 0
         self._tamper = tamper
-        self._triples: list[Triple] = []  # sacrifice-checked, each used once by mul()
+        self._checked: tuple[Shared, ...] | None = None  # sacrifice-checked (a, b, c)
+        self._checked_used = 0
 
     def __repr__(self) -> str:
-        return f"Engine(org={self.index}, n={self.n}, pending={len(self._pending)})"
+        return f"Engine(org={self.index}, n={self.n}, pending={self.pending})"
 
     @property
     def pending(self) -> int:
         """Number of opened values awaiting a MAC check."""
-        return len(self._pending)
+        return sum(len(v) for v, _ in self._pending)
 
     # -- opening -------------------------------------------------------------------------
 
-    def open(self, shares: Sequence[Share], label: str) -> list[int]:
-        """Open shared values in one round. The values are NOT yet trustworthy: they join the
-        pending MAC-check list, and only a passing :meth:`checkpoint` vouches for them."""
-        fld = self.field
-        mine = [s.x for s in shares]
-        macs = [s.m for s in shares]
-        if self._tamper == "share" and label == "mul" and mine:
-            mine[0] = (mine[0] + 1) % fld.p
+    def open(self, *shared: Shared, label: str) -> list[Vec]:
+        """Open one or more shared vectors in one round. The values are NOT yet trustworthy:
+        they join the pending MAC-check list; only a passing :meth:`checkpoint` vouches."""
+        f = self.field
+        whole = Shared.concat(shared) if len(shared) > 1 else shared[0]
+        mine, macs = whole.x, whole.m
+        if self._tamper in ("share", "mac") and label == "mul" and len(mine):
+            bump = f.from_ints([1])
+            if self._tamper == "share":
+                mine = mine.copy()
+                mine[:1] = f.add(mine[:1], bump)
+            else:
+                macs = macs.copy()
+                macs[:1] = f.add(macs[:1], bump)
             self._tamper = None
-        if self._tamper == "mac" and label == "mul" and macs:
-            macs[0] = (macs[0] + 1) % fld.p
-            self._tamper = None
-        received = self.network.exchange(fld.encode(mine))
-        columns = [mine if j == self.index else fld.decode(data) for j, data in enumerate(received)]
-        if any(len(col) != len(mine) for col in columns):
+        received = self.network.exchange(f.encode(mine))
+        self.rounds += 1
+        parts = [mine if j == self.index else f.decode(data) for j, data in enumerate(received)]
+        if any(len(p) != len(mine) for p in parts):
             raise ProtocolAbort(f"{label}: an org opened a different number of values")
-        values = [sum(col[k] for col in columns) % fld.p for k in range(len(mine))]
-        self.transcript.absorb(label, fld.encode(values))
-        self._pending.extend(zip(values, macs, strict=True))
-        return values
+        values = f.sum_vectors(parts)
+        self.transcript.absorb(label, f.encode(values))
+        self._pending.append((values, macs))
+        out, start = [], 0
+        for s in shared:
+            out.append(values[start : start + len(s)])
+            start += len(s)
+        return out
 
-    def accept_opened(self, shares: Sequence[Share], values: Sequence[int], label: str) -> None:
+    def accept_opened(self, shared: Shared, values: Vec, label: str) -> None:
         """Record values opened outside the peer channels (e.g. output shares summed by the
         contract) so that the next checkpoint MAC-checks them too."""
-        if len(shares) != len(values):
-            raise ProtocolAbort(f"{label}: {len(values)} values for {len(shares)} shares")
+        if len(shared) != len(values):
+            raise ProtocolAbort(f"{label}: {len(values)} values for {len(shared)} shares")
         self.transcript.absorb(label, self.field.encode(values))
-        self._pending.extend((v, s.m) for v, s in zip(values, shares, strict=True))
+        self._pending.append((values, shared.m))
 
     # -- input ---------------------------------------------------------------------------
 
-    def input(self, values: Sequence[int] | None, owner: int) -> list[Share]:
-        """Share ``owner``'s private field elements (``values`` at the owner, ``None`` elsewhere).
+    def input(self, values: Vec | None, owner: int, count: int) -> Shared:
+        """Share ``count`` private elements of ``owner`` (``values`` at the owner only).
 
-        The owner broadcasts ``e = x - r`` for a mask ``r`` only it knows; ``<x> = <r> + e``.
+        The owner broadcasts ``e = x - r`` for masks ``r`` only it knows; ``<x> = <r> + e``.
         One round. The broadcast enters every transcript, so an owner that sends different
         ``e`` to different orgs is caught at the digest agreement.
         """
-        fld = self.field
+        f = self.field
         if (owner == self.index) != (values is not None):
             raise ProtocolAbort("only the owner supplies input values")
+        masks, clear = self.material.take_masks(owner, count)
         payload = b""
         if values is not None:
-            masks = [self.material.take_mask(owner) for _ in values]
-            if any(m.r is None for m in masks):
-                raise ProtocolAbort("material lacks the clear mask for this org's own input")
-            payload = fld.encode((v - m.r) % fld.p for v, m in zip(values, masks, strict=True))
-        broadcast = fld.decode(self.network.exchange(payload)[owner])
-        if values is None:
-            masks = [self.material.take_mask(owner) for _ in broadcast]
-        self.transcript.absorb(f"input/{owner}", fld.encode(broadcast))
-        return [self.arith.add_const(m.share, e) for m, e in zip(masks, broadcast, strict=True)]
+            if len(values) != count or clear is None:
+                raise ProtocolAbort(f"input: {len(values)} values for {count} masks")
+            payload = f.encode(f.sub(values, clear))
+        broadcast = f.decode(self.network.exchange(payload)[owner])
+        self.rounds += 1
+        if len(broadcast) != count:
+            raise ProtocolAbort(f"input of org {owner}: {len(broadcast)} values, not {count}")
+        self.transcript.absorb(f"input/{owner}", f.encode(broadcast))
+        return self.arith.add_public(masks, broadcast)
 
     # -- multiplication ------------------------------------------------------------------
 
-    def mul(self, xs: Sequence[Share], ys: Sequence[Share]) -> list[Share]:
-        """Beaver multiplication of ``xs[k] * ys[k]`` for all k in one round.
+    def mul(self, x: Shared, y: Shared) -> Shared:
+        """Beaver multiplication ``x * y`` elementwise, one round for the whole vector.
 
         Opens ``d = x - a`` and ``e = y - b`` (uniformly masked, so they may wait for the next
-        checkpoint's MAC check); ``<z> = <c> + d<b> + e<a> + de``. Consumes one triple each.
+        checkpoint's MAC check); ``<z> = <c> + d<b> + e<a> + de``. One checked triple each.
         """
-        if len(xs) != len(ys):
+        if len(x) != len(y):
             raise ProtocolAbort("mul: operand vectors differ in length")
-        if len(xs) > len(self._triples):
-            raise ProtocolAbort(
-                f"mul needs {len(xs)} sacrifice-checked triples, {len(self._triples)} left"
-            )
-        triples, self._triples = self._triples[: len(xs)], self._triples[len(xs) :]
-        masked = [self.arith.sub(x, t.a) for x, t in zip(xs, triples, strict=True)]
-        masked += [self.arith.sub(y, t.b) for y, t in zip(ys, triples, strict=True)]
-        opened = self.open(masked, "mul")
-        k = len(xs)
-        out = []
-        for t, d, e in zip(triples, opened[:k], opened[k:], strict=True):
-            out.append(self.arith.linear([(1, t.c), (d, t.b), (e, t.a)], d * e))
-        return out
+        a, b, c = self._take_checked(len(x))
+        ar, f = self.arith, self.field
+        d, e = self.open(ar.sub(x, a), ar.sub(y, b), label="mul")
+        z = ar.add(ar.add(c, ar.mul_public(b, d)), ar.mul_public(a, e))
+        return ar.add_public(z, f.mul(d, e))
+
+    def _take_checked(self, count: int) -> tuple[Shared, Shared, Shared]:
+        if self._checked is None:
+            raise ProtocolAbort(f"mul needs {count} sacrifice-checked triples, 0 left")
+        left = len(self._checked[0]) - self._checked_used
+        if count > left:
+            raise ProtocolAbort(f"mul needs {count} sacrifice-checked triples, {left} left")
+        s = slice(self._checked_used, self._checked_used + count)
+        self._checked_used += count
+        a, b, c = self._checked
+        return a[s], b[s], c[s]
 
     # -- sacrifice -----------------------------------------------------------------------
 
-    def sacrifice(self, checked: int, t: int) -> list[int]:
-        """Check ``checked`` triples, each against a partner triple that is thrown away.
+    def sacrifice(self, count: int, t: int) -> int:
+        """Check ``count`` triples, each against a partner triple that is thrown away.
 
         For ``<a>,<b>,<c>`` and partner ``<f>,<g>,<h>``: open ``rho = t a - f`` and
         ``sigma = b - g``, then open ``t c - h - sigma f - rho g - sigma rho``, which is 0 iff
         ``c - ab`` and ``h - fg`` cancel, which a dealer achieves only by guessing ``t``. ``t``
         must be derived after the triples are fixed (from their on-chain commitments). Two
-        rounds. Returns the indices of failed pairs; only if there are none do the checked
+        rounds. Returns the number of failed pairs; only if there are none do the checked
         triples become available to :meth:`mul`, which uses no other. The openings still need
         the next checkpoint's MAC check before the outcome can be trusted either way.
         """
-        pairs = self.material.take_triples(2 * checked)
-        good, spare = pairs[0::2], pairs[1::2]
-        ar = self.arith
-        first = [ar.sub(ar.scale(u.a, t), v.a) for u, v in zip(good, spare, strict=True)]
-        first += [ar.sub(u.b, v.b) for u, v in zip(good, spare, strict=True)]
-        opened = self.open(first, "sacrifice/1")
-        rhos, sigmas = opened[:checked], opened[checked:]
-        zs = [
-            ar.linear([(t, u.c), (-1, v.c), (-s, v.a), (-r, v.b)], -s * r)
-            for u, v, r, s in zip(good, spare, rhos, sigmas, strict=True)
-        ]
-        failed = [k for k, z in enumerate(self.open(zs, "sacrifice/2")) if z != 0]
+        a, b, c = self.material.take_triples(2 * count)
+        ar, f = self.arith, self.field
+        good = (a[0::2], b[0::2], c[0::2])
+        spare = (a[1::2], b[1::2], c[1::2])
+        rho, sigma = self.open(
+            ar.sub(ar.scale(good[0], t), spare[0]), ar.sub(good[1], spare[1]), label="sacrifice"
+        )
+        z = ar.sub(ar.scale(good[2], t), spare[2])
+        z = ar.sub(z, ar.mul_public(spare[0], sigma))
+        z = ar.sub(z, ar.mul_public(spare[1], rho))
+        z = ar.add_public(z, f.sub(f.zeros(count), f.mul(sigma, rho)))
+        (zs,) = self.open(z, label="sacrifice/check")
+        failed = sum(1 for v in f.to_ints(zs) if v != 0) if count else 0
         if not failed:
-            self._triples.extend(good)
+            self._checked = tuple(
+                Shared(np.ascontiguousarray(g.x), np.ascontiguousarray(g.m)) for g in good
+            )
+            self._checked_used = 0
         return failed
 
     # -- MAC check -----------------------------------------------------------------------
@@ -204,21 +224,61 @@ class Engine:
     def checkpoint(self) -> CheckpointShare:
         """Produce this org's share of the batched MAC check over every pending opening.
 
-        ``rho_j = H(session, checkpoint, digest, j)``, ``sigma_i = sum rho_j m_i(a_j) -
-        alpha_i sum rho_j a_j``; the values pass iff the orgs' ``sigma_i`` sum to 0. The
-        pending list is cleared: the caller must now commit and reveal ``sigma`` and abort
-        the session unless the check passes.
+        ``rho = SHAKE256(session, checkpoint, digest)`` expanded to one coefficient per value,
+        ``sigma_i = sum rho_j m_i(a_j) - alpha_i sum rho_j a_j``; the values pass iff the orgs'
+        ``sigma_i`` sum to 0. The pending list is cleared: the caller must now commit and
+        reveal ``sigma`` and abort unless the check passes.
         """
-        p = self.field.p
+        f = self.field
         digest = self.transcript.digest()
         number = self._checkpoints
-        rhos = challenge(
-            p, self.session_tag, number.to_bytes(4, "big"), digest, count=len(self._pending)
-        )
-        opened = sum(r * v for r, (v, _) in zip(rhos, self._pending, strict=True))
-        gamma = sum(r * m for r, (_, m) in zip(rhos, self._pending, strict=True))
-        sigma = (gamma - self.arith.alpha_i * opened) % p
-        share = CheckpointShare(number, digest, sigma, len(self._pending))
+        seed = b"chainmpc/mac-check" + self.session_tag + number.to_bytes(4, "big") + digest
+        count = self.pending
+        if count:
+            opened = _concat([v for v, _ in self._pending])
+            macs = _concat([m for _, m in self._pending])
+            rho = f.from_seed(seed, count)
+            sigma = (f.dot(rho, macs) - self.arith.alpha_i * f.dot(rho, opened)) % f.p
+        else:
+            sigma = 0
         self._pending = []
         self._checkpoints += 1
-        return share
+        return CheckpointShare(number, digest, sigma, count)
+
+
+def _concat(vectors: list[Vec]) -> Vec:
+    return vectors[0] if len(vectors) == 1 else np.concatenate(vectors)
+
+
+def mac_check_between_peers(engine: Engine) -> CheckpointShare:
+    """A checkpoint run over the peer channels instead of the contract (two rounds).
+
+    Round 1: every org sends its transcript digest and ``H(checkpoint, org, sigma_i, salt_i)``;
+    unequal digests abort. Round 2, only once all commitments are in: every org reveals
+    ``(sigma_i, salt_i)``. Raises :class:`ProtocolAbort` naming an org whose reveal does not
+    match its commitment, or if the shares do not sum to 0. Used for intermediate checks; the
+    check before the final output runs through the contract.
+    """
+    f = engine.field
+    share = engine.checkpoint()
+    salt = os.urandom(32)
+    sigma_bytes = share.sigma.to_bytes(f.byte_length, "big")
+
+    def commitment(org: int, sigma: bytes, salt_: bytes) -> bytes:
+        tag = share.checkpoint.to_bytes(4, "big") + org.to_bytes(2, "big")
+        return hashlib.sha256(b"chainmpc/sigma" + tag + sigma + salt_).digest()
+
+    round1 = engine.network.exchange(share.digest + commitment(engine.index, sigma_bytes, salt))
+    if any(msg[:32] != share.digest for msg in round1):
+        raise ProtocolAbort(f"checkpoint {share.checkpoint}: transcript digests disagree")
+    reveals = engine.network.exchange(sigma_bytes + salt)
+    engine.rounds += 2
+    total = 0
+    for org, (msg, r) in enumerate(zip(round1, reveals, strict=True)):
+        sigma, salt_ = r[: f.byte_length], r[f.byte_length :]
+        if len(salt_) != 32 or commitment(org, sigma, salt_) != msg[32:]:
+            raise ProtocolAbort(f"org {org} revealed a MAC-check share that does not match")
+        total += int.from_bytes(sigma, "big")
+    if total % f.p:
+        raise ProtocolAbort(f"MAC check {share.checkpoint} failed: an opened value was altered")
+    return share

@@ -1,67 +1,63 @@
-"""Prime fields for the SPDZ engine: the modulus, encoding to bytes, signed embedding.
+"""Prime fields for the SPDZ engine: vectors of elements, their arithmetic and wire encoding.
 
-A session's modulus is a parameter recorded on-chain. Two primes matter (DESIGN.md, "Field"):
-the BN254 scalar field, whose elements Ethereum's precompiles understand, and the Mersenne
-prime 2^127 - 1. This first slice computes with Python integers; values travel as fixed-width
-big-endian bytes so that every org parses exactly what every other org sent.
+A session's modulus is a parameter recorded on-chain (DESIGN.md, "Field"). Two fields matter:
+
+* :class:`Mersenne127` — p = 2^127 - 1, backed by compiled numba kernels (:mod:`offchain.m127`)
+  on ``uint64`` arrays of shape ``(N, 2)``; fast, and wide enough for 64-bit comparisons with
+  40-bit statistical masking. The engine's default for computation.
+* :class:`PrimeField` — any odd prime, on NumPy object arrays of Python ints; used for the BN254
+  scalar field, whose elements Ethereum's precompiles understand.
+
+Both expose the same vector interface, so the protocols never ask which one they run on. A
+vector is a NumPy array whose first axis indexes elements: ``len``, slicing and
+``np.concatenate`` work the same for both. Received bytes are decoded strictly: an unreduced
+or truncated element is an error, never silently reduced.
 """
 
 from __future__ import annotations
 
+import hashlib
 import secrets
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+
+import numpy as np
+
+from offchain import m127
 
 BN254_SCALAR = 21888242871839275222246405745257275088548364400416034343698204186575808495617
-MERSENNE_127 = (1 << 127) - 1
+MERSENNE_127 = m127.P
+
+Vec = np.ndarray
 
 
 class FieldError(ValueError):
     """A value that is not an element of the field, or bytes that do not decode to one."""
 
 
-@dataclass(frozen=True)
-class PrimeField:
-    """The integers modulo the prime ``p``, with a fixed-width byte encoding."""
+class Field(ABC):
+    """The integers modulo a prime ``p``, as vectors."""
 
     p: int
 
-    @property
-    def byte_length(self) -> int:
-        """Bytes needed to encode any element."""
-        return (self.p.bit_length() + 7) // 8
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Field) and other.p == self.p
+
+    def __hash__(self) -> int:
+        return hash(self.p)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(p={self.p:#x})"
 
     @property
     def bits(self) -> int:
         """Bit length of the modulus."""
         return self.p.bit_length()
 
-    def random(self, count: int) -> list[int]:
-        """``count`` uniformly random elements from the operating system's CSPRNG."""
-        return [secrets.randbelow(self.p) for _ in range(count)]
-
-    def encode(self, values: Iterable[int]) -> bytes:
-        """Encode elements as concatenated fixed-width big-endian integers."""
-        width = self.byte_length
-        out = bytearray()
-        for v in values:
-            if not 0 <= v < self.p:
-                raise FieldError("value is not a reduced field element")
-            out += v.to_bytes(width, "big")
-        return bytes(out)
-
-    def decode(self, data: bytes) -> list[int]:
-        """Inverse of :meth:`encode`; rejects truncated data and unreduced values."""
-        width = self.byte_length
-        if len(data) % width:
-            raise FieldError(f"{len(data)} bytes is not a whole number of {width}-byte elements")
-        values = [int.from_bytes(data[i : i + width], "big") for i in range(0, len(data), width)]
-        if any(v >= self.p for v in values):
-            raise FieldError("received an unreduced field element")
-        return values
+    # -- scalars -------------------------------------------------------------------------
 
     def from_signed(self, value: int) -> int:
-        """Embed a signed integer (``|value| < p/2``) into the field."""
+        """Embed a signed integer (``|value| <= p/2``) into the field."""
         if not -(self.p // 2) <= value <= self.p // 2:
             raise FieldError("integer does not fit the field's signed range")
         return value % self.p
@@ -70,6 +66,251 @@ class PrimeField:
         """The signed integer in ``(-p/2, p/2]`` that ``element`` represents."""
         return element - self.p if element > self.p // 2 else element
 
-    def sum(self, values: Sequence[int]) -> int:
-        """Sum of elements, reduced."""
-        return sum(values) % self.p
+    # -- vectors -------------------------------------------------------------------------
+
+    @abstractmethod
+    def zeros(self, n: int) -> Vec:
+        """``n`` zeros."""
+
+    @abstractmethod
+    def from_ints(self, values: Iterable[int]) -> Vec:
+        """A vector of ``values``, each reduced mod p (negatives allowed)."""
+
+    @abstractmethod
+    def to_ints(self, a: Vec) -> list[int]:
+        """The elements as Python ints in ``[0, p)``."""
+
+    @abstractmethod
+    def encode(self, a: Vec) -> bytes:
+        """Fixed-width wire encoding."""
+
+    @abstractmethod
+    def decode(self, data: bytes | memoryview) -> Vec:
+        """Inverse of :meth:`encode`; raises :class:`FieldError` on bad data."""
+
+    @abstractmethod
+    def random(self, n: int) -> Vec:
+        """``n`` uniform elements from the OS CSPRNG."""
+
+    @abstractmethod
+    def random_bits(self, n: int) -> Vec:
+        """``n`` uniform elements of {0, 1}."""
+
+    @abstractmethod
+    def from_seed(self, seed: bytes, n: int) -> Vec:
+        """``n`` elements expanded from ``seed`` by SHAKE-256 (negligible bias): public
+        challenges that everyone derives alike."""
+
+    @abstractmethod
+    def add(self, a: Vec, b: Vec) -> Vec:
+        """Elementwise ``a + b``."""
+
+    @abstractmethod
+    def sub(self, a: Vec, b: Vec) -> Vec:
+        """Elementwise ``a - b``."""
+
+    @abstractmethod
+    def mul(self, a: Vec, b: Vec) -> Vec:
+        """Elementwise ``a * b``."""
+
+    @abstractmethod
+    def add_scalar(self, a: Vec, c: int) -> Vec:
+        """``a + c`` for every element."""
+
+    @abstractmethod
+    def mul_scalar(self, a: Vec, c: int) -> Vec:
+        """``c * a`` for every element."""
+
+    @abstractmethod
+    def dot(self, a: Vec, b: Vec) -> int:
+        """``sum a_k b_k mod p``."""
+
+    @abstractmethod
+    def total(self, a: Vec) -> int:
+        """``sum a_k mod p``."""
+
+    @abstractmethod
+    def low_bits(self, a: Vec, k: int) -> np.ndarray:
+        """The low ``k`` bits of each element, ``uint8`` of shape ``(N, k)``, LSB first."""
+
+    @abstractmethod
+    def from_bits(self, bits: np.ndarray) -> Vec:
+        """Elements 0/1 from a ``uint8`` array (any shape, flattened)."""
+
+    @abstractmethod
+    def from_int64(self, x: np.ndarray) -> Vec:
+        """Embed signed 64-bit integers."""
+
+    @abstractmethod
+    def to_int64(self, a: Vec) -> np.ndarray:
+        """Signed 64-bit integers that elements represent (must lie in range)."""
+
+    def sum_vectors(self, vectors: Sequence[Vec]) -> Vec:
+        """Elementwise sum of several vectors of equal length."""
+        out = vectors[0]
+        for v in vectors[1:]:
+            out = self.add(out, v)
+        return out
+
+
+class Mersenne127(Field):
+    """p = 2^127 - 1 on compiled kernels (see :mod:`offchain.m127`)."""
+
+    p = MERSENNE_127
+    byte_length = 16
+
+    def zeros(self, n: int) -> Vec:
+        return m127.zeros(n)
+
+    def from_ints(self, values: Iterable[int]) -> Vec:
+        return m127.from_ints(values)
+
+    def to_ints(self, a: Vec) -> list[int]:
+        return m127.to_ints(a)
+
+    def encode(self, a: Vec) -> bytes:
+        return m127.to_bytes(a)
+
+    def decode(self, data: bytes | memoryview) -> Vec:
+        try:
+            return m127.from_bytes(data)
+        except ValueError as exc:
+            raise FieldError(str(exc)) from None
+
+    def random(self, n: int) -> Vec:
+        return m127.random(n)
+
+    def random_bits(self, n: int) -> Vec:
+        return m127.random_bits(n)
+
+    def from_seed(self, seed: bytes, n: int) -> Vec:
+        raw = np.frombuffer(hashlib.shake_256(seed).digest(16 * n), dtype=np.uint64)
+        a = raw.reshape(n, 2).copy()
+        a[:, 1] &= np.uint64((1 << 63) - 1)  # 127 uniform bits; the value p has mass 2^-127
+        a[(a[:, 0] == np.uint64(2**64 - 1)) & (a[:, 1] == np.uint64(2**63 - 1))] = 0
+        return a
+
+    def add(self, a: Vec, b: Vec) -> Vec:
+        return m127.add(a, b)
+
+    def sub(self, a: Vec, b: Vec) -> Vec:
+        return m127.sub(a, b)
+
+    def mul(self, a: Vec, b: Vec) -> Vec:
+        return m127.mul(a, b)
+
+    def add_scalar(self, a: Vec, c: int) -> Vec:
+        return m127.add_scalar(a, c)
+
+    def mul_scalar(self, a: Vec, c: int) -> Vec:
+        return m127.mul_scalar(a, c)
+
+    def dot(self, a: Vec, b: Vec) -> int:
+        return m127.dot(a, b)
+
+    def total(self, a: Vec) -> int:
+        return m127.sum(a)
+
+    def low_bits(self, a: Vec, k: int) -> np.ndarray:
+        return m127.bit_decompose_public(a, k)
+
+    def from_bits(self, bits: np.ndarray) -> Vec:
+        out = np.zeros((bits.size, 2), dtype=np.uint64)
+        out[:, 0] = bits.reshape(-1)
+        return out
+
+    def from_int64(self, x: np.ndarray) -> Vec:
+        return m127.from_int64(np.ascontiguousarray(x, dtype=np.int64))
+
+    def to_int64(self, a: Vec) -> np.ndarray:
+        return m127.to_int64(a)
+
+
+class PrimeField(Field):
+    """Any odd prime ``p``, on NumPy object arrays of Python ints (e.g. BN254's scalar field)."""
+
+    def __init__(self, p: int) -> None:
+        if p < 3 or p % 2 == 0:
+            raise FieldError(f"modulus {p} is not an odd prime candidate")
+        self.p = p
+        self.byte_length = (p.bit_length() + 7) // 8
+
+    def _arr(self, values: Iterable[int]) -> Vec:
+        vals = list(values)
+        out = np.empty(len(vals), dtype=object)
+        out[:] = vals
+        return out
+
+    def zeros(self, n: int) -> Vec:
+        return self._arr([0] * n)
+
+    def from_ints(self, values: Iterable[int]) -> Vec:
+        return self._arr(int(v) % self.p for v in values)
+
+    def to_ints(self, a: Vec) -> list[int]:
+        return [int(v) for v in a]
+
+    def encode(self, a: Vec) -> bytes:
+        width = self.byte_length
+        return b"".join(int(v).to_bytes(width, "big") for v in a)
+
+    def decode(self, data: bytes | memoryview) -> Vec:
+        data = bytes(data)
+        width = self.byte_length
+        if len(data) % width:
+            raise FieldError(f"{len(data)} bytes is not a whole number of {width}-byte elements")
+        values = [int.from_bytes(data[i : i + width], "big") for i in range(0, len(data), width)]
+        if any(v >= self.p for v in values):
+            raise FieldError("received an unreduced field element")
+        return self._arr(values)
+
+    def random(self, n: int) -> Vec:
+        return self._arr(secrets.randbelow(self.p) for _ in range(n))
+
+    def random_bits(self, n: int) -> Vec:
+        return self._arr(secrets.randbits(1) for _ in range(n))
+
+    def from_seed(self, seed: bytes, n: int) -> Vec:
+        width = self.byte_length + 16  # 128 extra bits: modular bias below 2^-128
+        raw = hashlib.shake_256(seed).digest(width * n)
+        return self._arr(
+            int.from_bytes(raw[i : i + width], "big") % self.p for i in range(0, len(raw), width)
+        )
+
+    def add(self, a: Vec, b: Vec) -> Vec:
+        return (a + b) % self.p
+
+    def sub(self, a: Vec, b: Vec) -> Vec:
+        return (a - b) % self.p
+
+    def mul(self, a: Vec, b: Vec) -> Vec:
+        return (a * b) % self.p
+
+    def add_scalar(self, a: Vec, c: int) -> Vec:
+        return (a + c) % self.p
+
+    def mul_scalar(self, a: Vec, c: int) -> Vec:
+        return (a * (c % self.p)) % self.p
+
+    def dot(self, a: Vec, b: Vec) -> int:
+        return int((a * b).sum()) % self.p if len(a) else 0
+
+    def total(self, a: Vec) -> int:
+        return int(a.sum()) % self.p if len(a) else 0
+
+    def low_bits(self, a: Vec, k: int) -> np.ndarray:
+        return np.array([[(int(v) >> i) & 1 for i in range(k)] for v in a], dtype=np.uint8)
+
+    def from_bits(self, bits: np.ndarray) -> Vec:
+        return self._arr(int(b) for b in bits.reshape(-1))
+
+    def from_int64(self, x: np.ndarray) -> Vec:
+        return self._arr(int(v) % self.p for v in x)
+
+    def to_int64(self, a: Vec) -> np.ndarray:
+        return np.array([self.to_signed(int(v)) for v in a], dtype=np.int64)
+
+
+def field_for(p: int) -> Field:
+    """The fastest implementation of the field with modulus ``p``."""
+    return Mersenne127() if p == MERSENNE_127 else PrimeField(p)

@@ -1,23 +1,30 @@
 """The preprocessing service's dealer and the material it deals to each org.
 
 Per session the dealer draws a fresh MAC key ``alpha`` and deals to every org: its key share
-``alpha_i``, authenticated Beaver triples ``<a>, <b>, <c = ab>`` and input masks ``<r>`` whose
-value ``r`` only the owning org learns. It keeps nothing: after :meth:`Dealer.deal` returns,
-the service holds no more than the sealed batches it delivers (DESIGN.md, "Trust model").
+``alpha_i``; authenticated Beaver triples ``<a>, <b>, <c = ab>`` (twice as many as the job
+uses: each is sacrifice-checked against a partner that is then thrown away); input masks
+``<r>`` whose value only the owning org learns; and, for comparisons, *edaBits*: a random
+``<r>`` of ``mask_bits`` bits together with shared bits ``<r_0>, ..., <r_{k-1}>`` of its low
+``k`` bits (Escudero et al., CRYPTO 2020; with a dealer they are plain preprocessing).
+The dealer keeps nothing after :meth:`Dealer.deal` returns (DESIGN.md, "Trust model").
 
-Triples are dealt in pairs for the sacrifice check (:func:`offchain.protocols.sacrifice`):
-each triple the job uses is checked against one that is then thrown away.
+Material is handed out through cursors that only move forward, so an item can be taken once.
+The wire/disk format is binary: a JSON header naming each section, then the sections' field
+elements in the field's fixed-width encoding.
 """
 
 from __future__ import annotations
 
 import json
+import struct
 from dataclasses import dataclass, field
 
-from offchain.field import PrimeField
-from offchain.shares import Share, share_secret
+import numpy as np
 
-FORMAT = "chainmpc-material/1"
+from offchain.field import Field, Vec, field_for
+from offchain.shares import Shared, share_vector
+
+MAGIC = b"CMPCMAT2"
 
 
 class MaterialError(ValueError):
@@ -25,111 +32,194 @@ class MaterialError(ValueError):
 
 
 @dataclass(frozen=True)
-class Triple:
-    """One org's shares of a Beaver triple."""
+class Needs:
+    """What a job consumes: checked triples, input masks per org, edaBits of ``k`` bits."""
 
-    a: Share
-    b: Share
-    c: Share
+    triples: int = 0
+    masks: tuple[int, ...] = ()
+    edabits: int = 0
+    k: int = 32
+    mask_bits: int = 0  # total bits of an edaBit mask (0: no edaBits)
+
+    def __add__(self, other: Needs) -> Needs:
+        if (
+            self.edabits
+            and other.edabits
+            and (self.k, self.mask_bits) != (other.k, other.mask_bits)
+        ):
+            raise ValueError("cannot merge edaBit needs of different widths")
+        width = max(len(self.masks), len(other.masks))
+        masks = tuple(
+            (self.masks[i] if i < len(self.masks) else 0)
+            + (other.masks[i] if i < len(other.masks) else 0)
+            for i in range(width)
+        )
+        k, mb = (self.k, self.mask_bits) if self.edabits else (other.k, other.mask_bits)
+        return Needs(self.triples + other.triples, masks, self.edabits + other.edabits, k, mb)
 
 
-@dataclass(frozen=True)
-class Mask:
-    """One org's share of an input mask; ``r`` is the clear mask, known to its owner only."""
+@dataclass
+class _Cursor:
+    """A forward-only position in one kind of material."""
 
-    owner: int
-    share: Share
-    r: int | None
+    used: int = 0
+
+    def take(self, count: int, available: int, what: str) -> slice:
+        if count < 0:
+            raise MaterialError(f"cannot take {count} {what}")
+        if self.used + count > available:
+            raise MaterialError(f"job needs {count} more {what}, {available - self.used} left")
+        s = slice(self.used, self.used + count)
+        self.used += count
+        return s
 
 
 @dataclass
 class OrgMaterial:
-    """Everything one org receives for one session. Items are handed out once (see ``take_*``)."""
+    """Everything one org receives for one session. Each item is handed out once."""
 
     session: int
     org: int
     n: int
-    field: PrimeField
+    field: Field
     alpha_i: int
-    triples: list[Triple] = field(default_factory=list)
-    masks: list[Mask] = field(default_factory=list)
+    triples: tuple[Shared, Shared, Shared]
+    masks: dict[int, Shared]
+    own_masks: Vec  # clear values of the masks owned by this org
+    edabits: tuple[Shared, Shared]  # (<r>, <bits> flattened element-major)
+    k: int
+    mask_bits: int
+    _cursors: dict[str, _Cursor] = field(default_factory=dict, repr=False)
 
     def __repr__(self) -> str:  # never print key shares or shares
         return (
             f"OrgMaterial(session={self.session}, org={self.org}, "
-            f"triples={len(self.triples)}, masks={len(self.masks)})"
+            f"triples={self.remaining_triples}, edabits={len(self.edabits[0])})"
         )
 
-    def take_triples(self, count: int) -> list[Triple]:
-        """Remove and return the next ``count`` triples: a triple can be taken once only."""
-        if count > len(self.triples):
-            raise MaterialError(f"job needs {count} more triples, {len(self.triples)} left")
-        taken, self.triples = self.triples[:count], self.triples[count:]
-        return taken
+    def _cursor(self, name: str) -> _Cursor:
+        return self._cursors.setdefault(name, _Cursor())
 
-    def take_mask(self, owner: int) -> Mask:
-        """Remove and return the next input mask owned by org ``owner``."""
-        for k, mask in enumerate(self.masks):
-            if mask.owner == owner:
-                return self.masks.pop(k)
-        raise MaterialError(f"no input mask left for org {owner}")
+    @property
+    def remaining_triples(self) -> int:
+        """Triples not yet taken."""
+        return len(self.triples[0]) - self._cursor("triples").used
+
+    def take_triples(self, count: int) -> tuple[Shared, Shared, Shared]:
+        """The next ``count`` triples ``(<a>, <b>, <c>)``; never handed out again."""
+        s = self._cursor("triples").take(count, len(self.triples[0]), "triples")
+        a, b, c = self.triples
+        return a[s], b[s], c[s]
+
+    def take_masks(self, owner: int, count: int) -> tuple[Shared, Vec | None]:
+        """The next ``count`` input masks of ``owner``: shares, and clear values at the owner."""
+        if owner not in self.masks:
+            raise MaterialError(f"no input masks for org {owner}")
+        s = self._cursor(f"masks/{owner}").take(count, len(self.masks[owner]), "input masks")
+        clear = self.own_masks[s] if owner == self.org else None
+        return self.masks[owner][s], clear
+
+    def take_edabits(self, count: int, k: int) -> tuple[Shared, Shared]:
+        """The next ``count`` edaBits: ``<r>`` and its low ``k`` bits (``count * k`` shares,
+        element-major)."""
+        if count and k != self.k:
+            raise MaterialError(f"edaBits were dealt for {self.k}-bit values, not {k}-bit")
+        r, bits = self.edabits
+        s = self._cursor("edabits").take(count, len(r), "edaBits")
+        return r[s], bits[s.start * self.k : s.stop * self.k]
+
+    # -- encoding ------------------------------------------------------------------------
+
+    def _sections(self) -> list[tuple[str, Vec]]:
+        a, b, c = self.triples
+        out = [
+            ("triples.a.x", a.x),
+            ("triples.a.m", a.m),
+            ("triples.b.x", b.x),
+            ("triples.b.m", b.m),
+            ("triples.c.x", c.x),
+            ("triples.c.m", c.m),
+        ]
+        for owner in sorted(self.masks):
+            out += [
+                (f"masks.{owner}.x", self.masks[owner].x),
+                (f"masks.{owner}.m", self.masks[owner].m),
+            ]
+        out.append(("masks.own", self.own_masks))
+        r, bits = self.edabits
+        out += [
+            ("edabits.r.x", r.x),
+            ("edabits.r.m", r.m),
+            ("edabits.bits.x", bits.x),
+            ("edabits.bits.m", bits.m),
+        ]
+        return out
 
     def to_bytes(self) -> bytes:
-        """Canonical JSON encoding (integers as hex), the plaintext that is sealed."""
-        doc = {
-            "format": FORMAT,
-            "session": self.session,
-            "org": self.org,
-            "n": self.n,
-            "modulus": hex(self.field.p),
-            "alpha_i": hex(self.alpha_i),
-            "triples": [
-                [hex(v) for s in (t.a, t.b, t.c) for v in (s.x, s.m)] for t in self.triples
-            ],
-            "masks": [
-                [m.owner, hex(m.share.x), hex(m.share.m), None if m.r is None else hex(m.r)]
-                for m in self.masks
-            ],
-        }
-        return json.dumps(doc, separators=(",", ":"), sort_keys=True).encode()
+        """The binary encoding that is sealed to the org."""
+        sections = self._sections()
+        header = json.dumps(
+            {
+                "session": self.session,
+                "org": self.org,
+                "n": self.n,
+                "modulus": hex(self.field.p),
+                "alpha_i": hex(self.alpha_i),
+                "k": self.k,
+                "mask_bits": self.mask_bits,
+                "sections": [[name, len(v)] for name, v in sections],
+            },
+            sort_keys=True,
+        ).encode()
+        body = b"".join(self.field.encode(v) for _, v in sections)
+        return MAGIC + struct.pack(">I", len(header)) + header + body
 
     @classmethod
     def from_bytes(cls, data: bytes) -> OrgMaterial:
         """Parse :meth:`to_bytes` output, rejecting anything malformed or unreduced."""
         try:
-            doc = json.loads(data)
-            if doc["format"] != FORMAT:
-                raise MaterialError(f"unknown material format {doc['format']!r}")
-            fld = PrimeField(int(doc["modulus"], 16))
+            if data[:8] != MAGIC:
+                raise MaterialError("not chainmpc material (bad magic)")
+            (hlen,) = struct.unpack(">I", data[8:12])
+            header = json.loads(data[12 : 12 + hlen])
+            fld = field_for(int(header["modulus"], 16))
+            view = memoryview(data)[12 + hlen :]
+            vecs: dict[str, Vec] = {}
+            width = fld.byte_length
+            for name, count in header["sections"]:
+                size = int(count) * width
+                if len(view) < size:
+                    raise MaterialError(f"material truncated in section {name}")
+                vecs[name] = fld.decode(view[:size])
+                view = view[size:]
+            if len(view):
+                raise MaterialError("trailing bytes after the last section")
+            alpha_i = int(header["alpha_i"], 16)
+            if not 0 <= alpha_i < fld.p:
+                raise MaterialError("MAC key share is not a field element")
 
-            def elem(h: str) -> int:
-                v = int(h, 16)
-                if not 0 <= v < fld.p:
-                    raise MaterialError("material holds an unreduced field element")
-                return v
+            def sh(prefix: str) -> Shared:
+                return Shared(vecs[f"{prefix}.x"], vecs[f"{prefix}.m"])
 
-            triples = []
-            for row in doc["triples"]:
-                v = [elem(h) for h in row]
-                if len(v) != 6:
-                    raise MaterialError("a triple needs six elements")
-                triples.append(Triple(Share(v[0], v[1]), Share(v[2], v[3]), Share(v[4], v[5])))
-            masks = [
-                Mask(int(o), Share(elem(x), elem(m)), None if r is None else elem(r))
-                for o, x, m, r in doc["masks"]
-            ]
+            owners = sorted(
+                {int(n.split(".")[1]) for n in vecs if n.startswith("masks.") and n != "masks.own"}
+            )
             return cls(
-                session=int(doc["session"]),
-                org=int(doc["org"]),
-                n=int(doc["n"]),
+                session=int(header["session"]),
+                org=int(header["org"]),
+                n=int(header["n"]),
                 field=fld,
-                alpha_i=elem(doc["alpha_i"]),
-                triples=triples,
-                masks=masks,
+                alpha_i=alpha_i,
+                triples=(sh("triples.a"), sh("triples.b"), sh("triples.c")),
+                masks={o: sh(f"masks.{o}") for o in owners},
+                own_masks=vecs["masks.own"],
+                edabits=(sh("edabits.r"), sh("edabits.bits")),
+                k=int(header["k"]),
+                mask_bits=int(header["mask_bits"]),
             )
         except MaterialError:
             raise
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, struct.error) as exc:
             raise MaterialError(f"malformed material: {type(exc).__name__}") from None
 
 
@@ -137,39 +227,67 @@ class OrgMaterial:
 class Dealer:
     """A dealer-style preprocessing service for ``n`` orgs over ``field``."""
 
-    field: PrimeField
+    field: Field
     n: int
 
     def deal(
-        self,
-        session: int,
-        triples: int,
-        mask_owners: list[int],
-        corrupt_triple: int | None = None,
+        self, session: int, needs: Needs, corrupt_triple: int | None = None
     ) -> list[OrgMaterial]:
-        """Deal ``2 * triples`` triples (each with its sacrifice partner) and one mask per owner.
+        """Deal what ``needs`` asks for: ``2 * needs.triples`` triples (each checked one with
+        its sacrifice partner adjacent: pairs ``(2j, 2j+1)``), the input masks, the edaBits.
 
         ``corrupt_triple`` deals triple number k with ``c = ab + 1``: fault injection, so that
         users and tests can watch the sacrifice check catch a cheating dealer.
         """
-        fld, n = self.field, self.n
-        alpha = fld.random(1)[0]
-        out = [OrgMaterial(session, i, n, fld, 0) for i in range(n)]
-        alpha_shares = fld.random(n - 1)
-        alpha_shares.append((alpha - sum(alpha_shares)) % fld.p)
-        for i, mat in enumerate(out):
-            mat.alpha_i = alpha_shares[i]
-        for k in range(2 * triples):
-            a, b = fld.random(2)
-            c = (a * b + (1 if k == corrupt_triple else 0)) % fld.p
-            sa, sb, sc = (share_secret(fld, v, alpha, n) for v in (a, b, c))
-            for i, mat in enumerate(out):
-                mat.triples.append(Triple(sa[i], sb[i], sc[i]))
-        for owner in mask_owners:
-            if not 0 <= owner < n:
-                raise MaterialError(f"mask owner {owner} is not one of the {n} orgs")
-            r = fld.random(1)[0]
-            sr = share_secret(fld, r, alpha, n)
-            for i, mat in enumerate(out):
-                mat.masks.append(Mask(owner, sr[i], r if i == owner else None))
-        return out
+        f, n = self.field, self.n
+        if len(needs.masks) > n:
+            raise MaterialError(f"input masks requested for {len(needs.masks)} orgs; only {n}")
+        alpha = f.to_ints(f.random(1))[0]
+        alpha_shares = f.to_ints(f.random(n - 1)) if n > 1 else []
+        alpha_shares.append((alpha - sum(alpha_shares)) % f.p)
+
+        t = 2 * needs.triples
+        a, b = f.random(t), f.random(t)
+        c = f.mul(a, b)
+        if corrupt_triple is not None:
+            c = f.add(c, f.from_ints([1 if j == corrupt_triple else 0 for j in range(t)]))
+        sa, sb, sc = (share_vector(f, v, alpha, n) for v in (a, b, c))
+
+        masks: dict[int, list[Shared]] = {}
+        clear: dict[int, Vec] = {}
+        for owner in range(n):
+            count = needs.masks[owner] if owner < len(needs.masks) else 0
+            clear[owner] = f.random(count)
+            masks[owner] = share_vector(f, clear[owner], alpha, n)
+
+        e, k = needs.edabits, needs.k
+        if e:
+            if needs.mask_bits < k or needs.mask_bits >= f.bits - 1:
+                raise MaterialError(f"edaBit mask of {needs.mask_bits} bits does not fit")
+            all_bits = f.random_bits(e * needs.mask_bits)
+            r = f.zeros(e)
+            for i in range(needs.mask_bits):
+                r = f.add(r, f.mul_scalar(all_bits[i :: needs.mask_bits], 1 << i))
+            tail = all_bits.shape[1:]  # (2,) for Mersenne127 limbs, () for object arrays
+            grid = all_bits.reshape((e, needs.mask_bits, *tail))
+            low = np.ascontiguousarray(grid[:, :k]).reshape((e * k, *tail))
+        else:
+            r, low = f.zeros(0), f.zeros(0)
+        sr, sbits = share_vector(f, r, alpha, n), share_vector(f, low, alpha, n)
+
+        return [
+            OrgMaterial(
+                session=session,
+                org=i,
+                n=n,
+                field=f,
+                alpha_i=alpha_shares[i],
+                triples=(sa[i], sb[i], sc[i]),
+                masks={o: masks[o][i] for o in range(n)},
+                own_masks=clear[i],
+                edabits=(sr[i], sbits[i]),
+                k=k,
+                mask_bits=needs.mask_bits if e else 0,
+            )
+            for i in range(n)
+        ]

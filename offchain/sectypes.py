@@ -1,74 +1,159 @@
-"""Secure types: secret field elements whose operators run the SPDZ protocols.
+"""Secure types: secret integer arrays whose operators run the SPDZ protocols.
 
-The safe layer over :mod:`offchain.shares`. An algorithm written with :class:`SecretValue`
-reads like its plaintext version (``total = a + b + c``, ``product = a * b * c``); addition and
-multiplication by public integers are local, secret-by-secret multiplication is a Beaver
-round. Values are never opened implicitly: only :func:`reveal` opens, and what it returns
-is still subject to the next MAC check.
+The safe layer over :mod:`offchain.shares`. An algorithm written with :class:`SecretArray`
+reads like its NumPy plaintext version::
+
+    total = sum(xs[1:], xs[0])          # local
+    product = reduce(operator.mul, xs)  # one Beaver round per multiplication, vectorised
+    smaller = a < b                     # 6 rounds for 32-bit values, all elements together
+
+Values are signed integers of at most ``bits`` bits (default 32), embedded in the field;
+staying within that range is the caller's precondition (comparisons of values outside it are
+wrong, not insecure). Nothing is opened implicitly: only :func:`reveal` opens, and what it
+returns is still subject to the next MAC check.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
+from offchain.compare import less_than
 from offchain.engine import Engine
-from offchain.shares import Share
+from offchain.shares import Shared
+
+Public = int | Sequence[int] | np.ndarray
 
 
-class SecretValue:
-    """A secret element of the session's field, held as this org's authenticated share."""
+class SecretArray:
+    """A vector of secret signed integers, held as this org's authenticated shares."""
 
-    __slots__ = ("engine", "share")
+    __slots__ = ("engine", "shared", "bits")
 
-    def __init__(self, engine: Engine, share: Share) -> None:
+    def __init__(self, engine: Engine, shared: Shared, bits: int = 32) -> None:
         self.engine = engine
-        self.share = share
+        self.shared = shared
+        self.bits = bits
 
     def __repr__(self) -> str:
-        return "SecretValue(<secret>)"
+        return f"SecretArray(<{len(self)} secret int{self.bits}>)"
 
-    def _lift(self, other: SecretValue | int) -> SecretValue:
-        if isinstance(other, SecretValue):
-            return other
-        if isinstance(other, int):
-            zero = Share(0, 0)
-            return SecretValue(self.engine, self.engine.arith.add_const(zero, other))
-        return NotImplemented
+    def __len__(self) -> int:
+        return len(self.shared)
 
-    def __add__(self, other: SecretValue | int) -> SecretValue:
-        o = self._lift(other)
-        return SecretValue(self.engine, self.engine.arith.add(self.share, o.share))
+    def __getitem__(self, index: slice | int) -> SecretArray:
+        return self._new(self.shared[index])
+
+    def _new(self, shared: Shared, bits: int | None = None) -> SecretArray:
+        return SecretArray(self.engine, shared, self.bits if bits is None else bits)
+
+    def _public(self, value: Public) -> np.ndarray:
+        f = self.engine.field
+        values = self._ints(value)
+        if len(values) != len(self):
+            raise ValueError(f"public operand of length {len(values)} for {len(self)} values")
+        return f.from_ints(values)
+
+    # -- linear (local) ------------------------------------------------------------------
+
+    def __add__(self, other: SecretArray | Public) -> SecretArray:
+        ar = self.engine.arith
+        if isinstance(other, SecretArray):
+            return self._new(ar.add(self.shared, other.shared))
+        return self._new(ar.add_public(self.shared, self._public(other)))
 
     __radd__ = __add__
 
-    def __sub__(self, other: SecretValue | int) -> SecretValue:
-        o = self._lift(other)
-        return SecretValue(self.engine, self.engine.arith.sub(self.share, o.share))
+    def __sub__(self, other: SecretArray | Public) -> SecretArray:
+        return self + (-other if isinstance(other, SecretArray) else _negate(other))
 
-    def __rsub__(self, other: int) -> SecretValue:
-        return self._lift(other) - self
+    def __rsub__(self, other: Public) -> SecretArray:
+        return -self + other
 
-    def __neg__(self) -> SecretValue:
-        return SecretValue(self.engine, self.engine.arith.scale(self.share, -1))
+    def __neg__(self) -> SecretArray:
+        return self._new(self.engine.arith.scale(self.shared, -1))
 
-    def __mul__(self, other: SecretValue | int) -> SecretValue:
+    def sum(self) -> SecretArray:
+        """The sum of all elements, as a one-element array (local)."""
+        f = self.engine.field
+        x = f.from_ints([f.total(self.shared.x)])
+        m = f.from_ints([f.total(self.shared.m)])
+        return self._new(Shared(x, m))
+
+    # -- multiplication (one round) ------------------------------------------------------
+
+    def __mul__(self, other: SecretArray | Public) -> SecretArray:
+        ar = self.engine.arith
+        if isinstance(other, SecretArray):
+            return self._new(self.engine.mul(self.shared, other.shared))
         if isinstance(other, int):
-            return SecretValue(self.engine, self.engine.arith.scale(self.share, other))
-        if isinstance(other, SecretValue):
-            (z,) = self.engine.mul([self.share], [other.share])
-            return SecretValue(self.engine, z)
-        return NotImplemented
+            return self._new(ar.scale(self.shared, other))
+        return self._new(ar.mul_public(self.shared, self._public(other)))
 
     __rmul__ = __mul__
 
+    def __matmul__(self, other: SecretArray) -> SecretArray:
+        """Dot product: one round, then a local sum."""
+        return (self * other).sum()
 
-def secret_input(engine: Engine, values: Sequence[int] | None, owner: int) -> list[SecretValue]:
-    """Share ``owner``'s private values (``None`` at every other org). One round."""
-    return [SecretValue(engine, s) for s in engine.input(values, owner)]
+    # -- comparisons ---------------------------------------------------------------------
+
+    def __lt__(self, other: SecretArray | Public) -> SecretArray:
+        o = other if isinstance(other, SecretArray) else self._const(other)
+        return self._new(less_than(self.engine, self.shared, o.shared, self.bits), bits=1)
+
+    def __gt__(self, other: SecretArray | Public) -> SecretArray:
+        o = other if isinstance(other, SecretArray) else self._const(other)
+        return o < self
+
+    def __le__(self, other: SecretArray | Public) -> SecretArray:
+        return 1 - (self > other)
+
+    def __ge__(self, other: SecretArray | Public) -> SecretArray:
+        return 1 - (self < other)
+
+    def _const(self, value: Public) -> SecretArray:
+        return self._new(self.engine.arith.constant(self._public(value)))
+
+    def if_else(self, a: SecretArray | Public, b: SecretArray | Public) -> SecretArray:
+        """Elementwise ``a if self else b`` for a 0/1 array ``self``: ``b + self * (a - b)``
+        (one round if ``a`` or ``b`` is secret, local if both are public)."""
+        if isinstance(a, SecretArray) or isinstance(b, SecretArray):
+            sa = a if isinstance(a, SecretArray) else self._const(a)
+            sb = b if isinstance(b, SecretArray) else self._const(b)
+            return self * (sa - sb) + sb
+        diff = [x - y for x, y in zip(self._ints(a), self._ints(b), strict=True)]
+        return self * diff + b
+
+    def _ints(self, value: Public) -> list[int]:
+        return [value] * len(self) if isinstance(value, int) else [int(v) for v in value]
 
 
-def reveal(values: Sequence[SecretValue], label: str = "reveal") -> list[int]:
-    """Open ``values`` to every org (one round). MAC-check before trusting the result."""
-    if not values:
-        return []
-    return values[0].engine.open([v.share for v in values], label)
+def _negate(value: Public) -> Public:
+    if isinstance(value, int):
+        return -value
+    return [-int(v) for v in value]
+
+
+def secret_input(
+    engine: Engine, values: Sequence[int] | None, owner: int, count: int, bits: int = 32
+) -> SecretArray:
+    """Share ``owner``'s ``count`` private signed integers (``None`` at every other org)."""
+    f = engine.field
+    if values is not None:
+        bound = 1 << (bits - 1)
+        if any(not -bound <= int(v) < bound for v in values):
+            raise ValueError(f"input outside the int{bits} range")
+        vec = f.from_ints(int(v) for v in values)
+    else:
+        vec = None
+    return SecretArray(engine, engine.input(vec, owner, count), bits)
+
+
+def reveal(*arrays: SecretArray, label: str = "reveal") -> list[list[int]]:
+    """Open ``arrays`` to every org in one round, as signed integers. MAC-check before
+    trusting (or acting on) the result."""
+    engine = arrays[0].engine
+    opened = engine.open(*(a.shared for a in arrays), label=label)
+    return [[engine.field.to_signed(v) for v in engine.field.to_ints(o)] for o in opened]

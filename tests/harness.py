@@ -9,22 +9,38 @@ from typing import TypeVar
 
 from nacl.public import PrivateKey
 
+from offchain.compare import mask_bits_for
 from offchain.engine import Engine
-from offchain.field import BN254_SCALAR, PrimeField
-from offchain.preprocessing import Dealer, OrgMaterial
+from offchain.field import BN254_SCALAR, Field, Mersenne127, PrimeField
+from offchain.preprocessing import Dealer, Needs, OrgMaterial
 from offchain.transport import PeerNetwork, free_ports
 
 T = TypeVar("T")
-FIELD = PrimeField(BN254_SCALAR)
+BN254 = PrimeField(BN254_SCALAR)
+M127 = Mersenne127()
+FIELDS = {"bn254": BN254, "m127": M127}
 TAG = hashlib.sha256(b"test-session").digest()
 
 
 def deal(
-    n: int, triples: int, masks_per_org: int = 1, corrupt: int | None = None
+    n: int,
+    triples: int,
+    masks_per_org: int = 1,
+    corrupt: int | None = None,
+    field: Field = BN254,
+    edabits: int = 0,
+    k: int = 32,
 ) -> list[OrgMaterial]:
-    """Material for ``n`` orgs: ``triples`` checked triples, ``masks_per_org`` masks each."""
-    owners = [i for i in range(n) for _ in range(masks_per_org)]
-    return Dealer(FIELD, n).deal(1, triples, owners, corrupt)
+    """Material for ``n`` orgs: ``triples`` checked triples, ``masks_per_org`` masks each,
+    ``edabits`` edaBits for ``k + 1``-bit comparisons."""
+    needs = Needs(
+        triples=triples,
+        masks=(masks_per_org,) * n,
+        edabits=edabits,
+        k=k,
+        mask_bits=mask_bits_for(k, field.bits) if edabits else 0,
+    )
+    return Dealer(field, n).deal(1, needs, corrupt)
 
 
 def run_parties(
@@ -35,15 +51,18 @@ def run_parties(
     """Run ``fn(engine)`` at every org concurrently over real encrypted TCP channels."""
     n = len(materials)
     keys = [PrivateKey.generate() for _ in range(n)]
-    ports = free_ports(n)
-    endpoints = [("127.0.0.1", port) for port in ports]
+    endpoints = [("127.0.0.1", port) for port in free_ports(n)]
     publics = [bytes(k.public_key) for k in keys]
 
     def party(i: int) -> T:
-        with PeerNetwork(i, keys[i], publics, endpoints, TAG, timeout=20) as net:
-            net.start()
+        with PeerNetwork(i, keys[i], publics, endpoints, TAG, timeout=30) as net:
             engine = Engine(materials[i], net, TAG, tamper=(tamper or {}).get(i))
             return fn(engine)
 
     with ThreadPoolExecutor(max_workers=n) as pool:
         return list(pool.map(party, range(n)))
+
+
+def sigma_sum(shares: list, field: Field) -> int:
+    """Sum of the orgs' MAC-check shares: 0 iff the check passes."""
+    return sum(s.sigma for s in shares) % field.p

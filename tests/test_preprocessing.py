@@ -3,48 +3,63 @@
 from __future__ import annotations
 
 import pytest
-from harness import FIELD, deal
+from harness import BN254, FIELDS, deal
 from nacl.public import PrivateKey
 
 from offchain.cache import OrgCache, batch_hash, seal
 from offchain.field import FieldError
 from offchain.preprocessing import MaterialError, OrgMaterial
 
-P = FIELD.p
+
+@pytest.fixture(params=sorted(FIELDS))
+def field(request):
+    return FIELDS[request.param]
 
 
-def test_field_encoding_round_trips_and_rejects_bad_bytes() -> None:
-    values = [0, 1, P - 1, 12345]
-    assert FIELD.decode(FIELD.encode(values)) == values
-    with pytest.raises(FieldError, match="whole number"):
-        FIELD.decode(b"\x01" * 33)
-    with pytest.raises(FieldError, match="unreduced"):
-        FIELD.decode(P.to_bytes(32, "big"))
+def test_field_encoding_round_trips_and_rejects_bad_bytes(field) -> None:
+    p = field.p
+    values = [0, 1, p - 1, 12345]
+    assert field.to_ints(field.decode(field.encode(field.from_ints(values)))) == values
     with pytest.raises(FieldError):
-        FIELD.encode([P])
-    assert FIELD.to_signed(FIELD.from_signed(-42)) == -42
+        field.decode(b"\x01" * (field.byte_length + 1))
+    unreduced = p.to_bytes(field.byte_length, "big" if field is BN254 else "little")
     with pytest.raises(FieldError):
-        FIELD.from_signed(P)
+        field.decode(unreduced)
+    assert field.to_signed(field.from_signed(-42)) == -42
+    with pytest.raises(FieldError):
+        field.from_signed(p)
 
 
-def test_dealt_shares_reconstruct_with_valid_macs() -> None:
-    mats = deal(3, 2)
-    alpha = sum(m.alpha_i for m in mats) % P
-    for k in range(4):
-        a = sum(m.triples[k].a.x for m in mats) % P
-        b = sum(m.triples[k].b.x for m in mats) % P
-        c = sum(m.triples[k].c.x for m in mats) % P
-        assert c == a * b % P
-        assert sum(m.triples[k].c.m for m in mats) % P == alpha * c % P
-    for k in range(3):
-        r = sum(m.masks[k].share.x for m in mats) % P
-        owner = mats[0].masks[k].owner
-        assert mats[owner].masks[k].r == r
-        assert all(m.masks[k].r is None for m in mats if m.org != owner)
+def test_dealt_shares_reconstruct_with_valid_macs(field) -> None:
+    mats = deal(3, 2, field=field, edabits=3)
+    p = field.p
+    alpha = sum(m.alpha_i for m in mats) % p
+
+    def open_(parts):
+        xs = [field.to_ints(s.x) for s in parts]
+        ms = [field.to_ints(s.m) for s in parts]
+        vals = [sum(col) % p for col in zip(*xs, strict=True)]
+        macs = [sum(col) % p for col in zip(*ms, strict=True)]
+        assert macs == [alpha * v % p for v in vals]  # every share is authenticated
+        return vals
+
+    a, b, c = (open_([m.triples[j] for m in mats]) for j in range(3))
+    assert c == [x * y % p for x, y in zip(a, b, strict=True)]
+    for owner in range(3):
+        r = open_([m.masks[owner] for m in mats])
+        assert field.to_ints(mats[owner].own_masks) == r
+        assert all(len(m.own_masks) == 1 for m in mats)
+    r = open_([m.edabits[0] for m in mats])
+    bits = open_([m.edabits[1] for m in mats])
+    k, mask_bits = mats[0].k, mats[0].mask_bits
+    assert set(bits) <= {0, 1}
+    for j, v in enumerate(r):
+        assert v < 2**mask_bits
+        assert v % 2**k == sum(b << i for i, b in enumerate(bits[j * k : (j + 1) * k]))
 
 
-def test_material_round_trips_and_hides_secrets_in_repr() -> None:
-    mat = deal(2, 1)[0]
+def test_material_round_trips_and_hides_secrets_in_repr(field) -> None:
+    mat = deal(2, 1, field=field, edabits=2)[0]
     again = OrgMaterial.from_bytes(mat.to_bytes())
     assert again.to_bytes() == mat.to_bytes()
     assert hex(mat.alpha_i) not in repr(mat) and str(mat.alpha_i) not in repr(mat)
@@ -52,21 +67,25 @@ def test_material_round_trips_and_hides_secrets_in_repr() -> None:
 
 @pytest.mark.parametrize(
     "mutate",
-    [lambda b: b[:-5], lambda b: b.replace(b'"format":"chainmpc-material/1"', b'"format":"x"')],
+    [lambda b: b[:-5], lambda b: b"X" + b[1:], lambda b: b + b"\0" * 32],
+    ids=["truncated", "bad-magic", "trailing"],
 )
 def test_malformed_material_is_rejected(mutate) -> None:
     with pytest.raises(MaterialError):
         OrgMaterial.from_bytes(mutate(deal(2, 1)[0].to_bytes()))
 
 
-def test_items_are_handed_out_once() -> None:
-    mat = deal(2, 1)[0]
-    assert len(mat.take_triples(2)) == 2
+def test_items_are_handed_out_once(field) -> None:
+    mat = deal(2, 1, field=field, edabits=1)[0]
+    mat.take_triples(2)
     with pytest.raises(MaterialError, match="0 left"):
         mat.take_triples(1)
-    mat.take_mask(0)
-    with pytest.raises(MaterialError, match="no input mask left"):
-        mat.take_mask(0)
+    mat.take_masks(0, 1)
+    with pytest.raises(MaterialError, match="0 left"):
+        mat.take_masks(0, 1)
+    mat.take_edabits(1, 32)
+    with pytest.raises(MaterialError, match="0 left"):
+        mat.take_edabits(1, 32)
 
 
 @pytest.fixture

@@ -1,0 +1,209 @@
+"""Benchmark chainmpc's SPDZ engine against MPyC in one run: three parties, separate processes,
+loopback TCP.
+
+For chainmpc (actively secure, dishonest majority, p = 2^127 - 1): the dealer deals the
+triples, input masks and edaBits the run needs, seals them to each party's key and writes them
+to the parties' caches (timed: ``deal``); each party then sacrifice-checks the triples (timed
+in the parties) and runs the online sections described in ``chainmpc_party.py``. Online times
+include the MAC check of everything opened. For MPyC (semi-honest, honest majority) see
+``mpyc_bench.py``. Figures are reported as ratios of the two systems in the same run, since
+absolute times on a shared 2-core machine are not stable.
+
+    python scripts/bench_engine.py [--mul 100000] [--lt 10000] [--reps 3] [--json out.json]
+                                   [--plot out.png] [--no-mpyc]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from nacl.public import PrivateKey
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from offchain.cache import OrgCache, batch_hash, seal  # noqa: E402
+from offchain.compare import mask_bits_for  # noqa: E402
+from offchain.field import Mersenne127  # noqa: E402
+from offchain.preprocessing import Dealer, Needs  # noqa: E402
+from offchain.transport import free_ports  # noqa: E402
+
+PARTIES = 3
+TRIPLES_PER_LT = 62  # 2 (m - 1) for 32-bit values (see offchain/compare.py)
+
+
+def run_chainmpc(mul_n: int, lt_n: int, reps: int, seed: int = 1, timeout: float = 1200) -> dict:
+    """Deal, then run three party processes; return the figures (see module docstring)."""
+    field = Mersenne127()
+    triples = mul_n * reps + TRIPLES_PER_LT * lt_n
+    needs = Needs(
+        triples=triples,
+        masks=(mul_n + lt_n, mul_n + lt_n, 0),
+        edabits=lt_n,
+        k=32,
+        mask_bits=mask_bits_for(32, field.bits),
+    )
+    with tempfile.TemporaryDirectory(prefix="chainmpc-bench-") as tmp:
+        work = Path(tmp)
+        keys = [PrivateKey.generate() for _ in range(PARTIES)]
+        start = time.perf_counter()
+        materials = Dealer(field, PARTIES).deal(1, needs)
+        hashes = []
+        for i, (mat, key) in enumerate(zip(materials, keys, strict=True)):
+            sealed = seal(mat, bytes(key.public_key))
+            OrgCache(work / f"org{i}").deliver(1, sealed)
+            hashes.append(batch_hash(sealed))
+        deal_seconds = time.perf_counter() - start
+        del materials
+        (work / "setup.json").write_text(
+            json.dumps(
+                {
+                    "secret_keys": [bytes(k).hex() for k in keys],
+                    "public_keys": [bytes(k.public_key).hex() for k in keys],
+                    "batch_hashes": [h.hex() for h in hashes],
+                    "ports": free_ports(PARTIES),
+                    "triples": triples,
+                }
+            )
+        )
+        profile = os.environ.get("CHAINMPC_BENCH_PROFILE")  # a directory for cProfile dumps
+        procs = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    *(["-m", "cProfile", "-o", f"{profile}/party{i}.prof"] if profile else []),
+                    str(ROOT / "scripts" / "chainmpc_party.py"),
+                    "--index",
+                    str(i),
+                    "--workdir",
+                    str(work),
+                    "--mul",
+                    str(mul_n),
+                    "--lt",
+                    str(lt_n),
+                    "--reps",
+                    str(reps),
+                    "--seed",
+                    str(seed),
+                ]
+            )
+            for i in range(PARTIES)
+        ]
+        try:
+            for p in procs:
+                if p.wait(timeout=timeout) != 0:
+                    raise RuntimeError(f"chainmpc party exited with {p.returncode}")
+        finally:
+            for p in procs:
+                if p.poll() is None:
+                    p.kill()
+        results = [json.loads((work / f"result{i}.json").read_text()) for i in range(PARTIES)]
+    if not all(r["correct"] for r in results):
+        raise RuntimeError("chainmpc results differ from plaintext")
+
+    def secs(name: str) -> float:
+        return max(r[name]["seconds"] for r in results)
+
+    def sent(name: str) -> int:
+        return sum(r[name]["bytes_sent"] for r in results)
+
+    sacrifice = secs("sacrifice")
+    return {
+        "system": "chainmpc (SPDZ, active security, dishonest majority, p = 2^127-1, 3 parties)",
+        "mul_per_s": mul_n * reps / secs("mul"),
+        "lt_per_s": lt_n / secs("lt"),
+        "bytes_per_mul": sent("mul") / (mul_n * reps),
+        "bytes_per_lt": sent("lt") / lt_n,
+        "rounds_per_lt": results[0]["lt"]["rounds"] - 2,  # minus the MAC check's two rounds
+        "triples_per_s": triples / (deal_seconds + sacrifice),
+        "details": {
+            "triples": triples,
+            "deal_and_seal_seconds": deal_seconds,
+            "sacrifice_seconds": sacrifice,
+            "dealer_triples_per_s": 2 * triples / deal_seconds,
+            "sacrifice_triples_per_s": triples / sacrifice,
+            "mul_seconds": secs("mul"),
+            "lt_seconds": secs("lt"),
+            "online_includes_mac_check": True,
+        },
+    }
+
+
+def _table(rows: list[tuple[str, str, str, str]]) -> str:
+    widths = [max(len(r[c]) for r in rows) for c in range(4)]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)) for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _plot(ours: dict, theirs: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = ["secure mul/s", "32-bit lt/s"]
+    ratios = [ours["mul_per_s"] / theirs["mul_per_s"], ours["lt_per_s"] / theirs["lt_per_s"]]
+    targets = [3, 10]
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    bars = ax.bar(labels, ratios, color=["#3b7dd8", "#3b7dd8"])
+    for x, t in enumerate(targets):
+        ax.hlines(t, x - 0.4, x + 0.4, colors="#d83b3b", linestyles="dashed")
+    ax.bar_label(bars, fmt="%.1fx")
+    ax.set_ylabel("chainmpc / MPyC (same run)")
+    ax.set_title("Online throughput, 3 local parties (dashed: target)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--mul", type=int, default=100_000, help="multiplications per batch")
+    ap.add_argument("--lt", type=int, default=10_000, help="comparisons in one batch")
+    ap.add_argument("--reps", type=int, default=3, help="multiplication batches")
+    ap.add_argument("--json", type=Path, help="write the figures as JSON")
+    ap.add_argument("--plot", type=Path, help="write a PNG bar chart of the ratios")
+    ap.add_argument("--no-mpyc", action="store_true", help="skip MPyC (no ratios)")
+    args = ap.parse_args()
+
+    print(f"chainmpc: {args.mul} x {args.reps} multiplications, {args.lt} comparisons ...")
+    ours = run_chainmpc(args.mul, args.lt, args.reps)
+    theirs: dict[str, Any] | None = None
+    if not args.no_mpyc:
+        from mpyc_bench import run_mpyc
+
+        print("MPyC: same sizes ...")
+        theirs = run_mpyc(mul_n=args.mul, lt_n=args.lt, reps=args.reps)
+
+    keys = ["mul_per_s", "lt_per_s", "bytes_per_mul", "bytes_per_lt", "rounds_per_lt"]
+    rows = [("figure", "chainmpc", "MPyC", "chainmpc / MPyC")]
+    for k in keys:
+        mine = ours[k]
+        other = theirs.get(k) if theirs else None
+        ratio = f"{mine / other:.2f}x" if other else "-"
+        rows.append((k, f"{mine:,.1f}", f"{other:,.1f}" if other else "-", ratio))
+    rows.append(("triples_per_s (deal+seal+sacrifice)", f"{ours['triples_per_s']:,.0f}", "-", "-"))
+    print(_table(rows))
+    if theirs:
+        print(
+            f"targets: mul >= 3x MPyC ({ours['mul_per_s'] / theirs['mul_per_s']:.1f}x), "
+            f"lt >= 10x MPyC ({ours['lt_per_s'] / theirs['lt_per_s']:.1f}x)"
+        )
+    doc = {"chainmpc": ours, "mpyc": theirs, "sizes": vars(args) | {"json": None, "plot": None}}
+    if args.json:
+        args.json.write_text(json.dumps(doc, indent=2, default=str) + "\n")
+    if args.plot and theirs:
+        _plot(ours, theirs, args.plot)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,101 @@
+"""Secure comparison against plaintext: edge cases, random values, rounds, tampering."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from harness import FIELDS, deal, run_parties, sigma_sum
+
+from offchain.engine import Engine, ProtocolAbort
+from offchain.sectypes import reveal, secret_input
+
+T = 987654321
+LO, HI = -(2**31), 2**31 - 1
+EDGE = [0, 1, -1, HI, LO, HI - 1, LO + 1, 12345, -12345]
+
+
+@pytest.fixture(params=sorted(FIELDS))
+def field(request):
+    return FIELDS[request.param]
+
+
+def compare(field, a_vals: list[int], b_vals: list[int], tamper=None):
+    n = len(a_vals)
+    per_lt = 62  # 2 (m - 1) triples per 32-bit comparison
+
+    def job(e: Engine):
+        assert e.sacrifice(4 * per_lt * n, T) == 0
+        a = secret_input(e, a_vals if e.index == 0 else None, 0, n)
+        b = secret_input(e, b_vals if e.index == 1 else None, 1, n)
+        before = e.rounds
+        lt = a < b
+        rounds = e.rounds - before
+        gt, le, ge = a > b, a <= b, a >= b
+        return reveal(lt, gt, le, ge), rounds, e.checkpoint()
+
+    mats = deal(3, 4 * per_lt * n, masks_per_org=n, field=field, edabits=4 * n, k=32)
+    return run_parties(mats, job, tamper=tamper)
+
+
+def test_comparisons_on_edge_cases(field) -> None:
+    pairs = [(a, b) for a in EDGE for b in EDGE]
+    a_vals, b_vals = [p[0] for p in pairs], [p[1] for p in pairs]
+    results = compare(field, a_vals, b_vals)
+    (lt, gt, le, ge), rounds, _ = results[0]
+    assert lt == [int(a < b) for a, b in pairs]
+    assert gt == [int(a > b) for a, b in pairs]
+    assert le == [int(a <= b) for a, b in pairs]
+    assert ge == [int(a >= b) for a, b in pairs]
+    assert rounds == 6  # one masked opening + log2(32) carry levels, all elements together
+    assert sigma_sum([cp for _, _, cp in results], field) == 0
+
+
+def test_comparisons_on_random_values(field) -> None:
+    rng = random.Random(7)
+    a_vals = [rng.randint(LO, HI) for _ in range(200)]
+    b_vals = [rng.choice([a, a + 1, a - 1, rng.randint(LO, HI)]) for a in a_vals]
+    b_vals = [min(max(b, LO), HI) for b in b_vals]
+    (lt, gt, _, _), _, _ = compare(field, a_vals, b_vals)[0]
+    assert lt == [int(a < b) for a, b in zip(a_vals, b_vals, strict=True)]
+    assert gt == [int(a > b) for a, b in zip(a_vals, b_vals, strict=True)]
+
+
+def test_tampering_inside_a_comparison_fails_the_mac_check(field) -> None:
+    results = compare(field, [1, 2, 3], [3, 2, 1], tamper={2: "share"})
+    assert sigma_sum([cp for _, _, cp in results], field) != 0
+
+
+def test_if_else_and_public_operands(field) -> None:
+    def job(e: Engine):
+        assert e.sacrifice(400, T) == 0
+        a = secret_input(e, [5, -9, 0] if e.index == 0 else None, 0, 3)
+        b = secret_input(e, [2, 4, 0] if e.index == 1 else None, 1, 3)
+        c = a < b
+        chosen = c.if_else(a, b)  # elementwise min
+        public = c.if_else(100, -100)
+        below = a < 1
+        return reveal(chosen, public, below)
+
+    mats = deal(2, 400, masks_per_org=3, field=field, edabits=6)
+    opened = run_parties(mats, job)[0]
+    assert opened == [[2, -9, 0], [-100, 100, -100], [0, 1, 1]]
+
+
+def test_edabits_must_match_the_width(field) -> None:
+    def job(e: Engine):
+        e.sacrifice(100, T)
+        x = secret_input(e, [1] if e.index == 0 else None, 0, 1, bits=16)
+        with pytest.raises(Exception, match="edaBits were dealt for 32-bit"):
+            _ = x < x
+        return True
+
+    assert run_parties(deal(2, 100, field=field, edabits=1), job) == [True, True]
+
+
+def test_narrow_field_refuses_wide_comparisons() -> None:
+    from offchain.compare import mask_bits_for
+
+    with pytest.raises(ProtocolAbort, match="too small"):
+        mask_bits_for(64, 100)
+    assert mask_bits_for(32, 127) >= 33 + 40
