@@ -10,11 +10,12 @@
    distance ``2^-kappa``; because ``x + r < p`` it does not wrap.
 3. ``x mod 2^m = (c mod 2^m) - r_low + 2^m u`` with ``u = [c mod 2^m < r_low]``, a comparison
    of a public integer with shared bits, computed as the carry out of ``r_low + (2^m - 1 - c)``
-   by a parallel-prefix (generate, propagate) tree: ``log2 m`` rounds, ``2 (m - 1)``
+   by a parallel-prefix (generate, propagate) tree: ``log2 m`` rounds, fewer than ``2 m``
    multiplications per element, all elements together (Catrina–de Hoogh, SCN 2010).
 
-Cost of one call on N elements with ``m`` = 32: ``1 + 5`` rounds, ``62 N`` triples, ``N``
-edaBits; the openings join the pending MAC check like every other opening.
+Cost of one call on N elements with ``m`` = 32: ``1 + 5`` rounds, ``57 N`` triples (see
+:func:`triples_for`), ``N`` edaBits; the openings join the pending MAC check like every
+other opening.
 """
 
 from __future__ import annotations
@@ -58,27 +59,49 @@ def _interleave(parts: list[Shared], n: int, widths: list[int]) -> Shared:
     return Shared(join([p.x for p in parts]), join([p.m for p in parts]))
 
 
-def public_less_than_bits(engine: Engine, c_bits, r_bits: Shared, n: int, m: int) -> Shared:  # noqa: ANN001
+def triples_for(m: int) -> int:
+    """Triples one ``[c < r]`` on ``m`` bits consumes: a G product per pair at each level,
+    a P product per pair except the lowest, whose P is never needed."""
+    total, width = 0, m
+    while width > 1:
+        pairs = width // 2
+        total += 2 * pairs - 1
+        width = pairs + width % 2
+    return total
+
+
+def public_less_than_bits(
+    engine: Engine, c_bits: np.ndarray, r_bits: Shared, n: int, m: int
+) -> Shared:
     """``[c < r]`` for public ``c`` (``uint8`` bits, shape ``(n, m)``) and shared ``r``
-    (``n * m`` bit shares, element-major). ``ceil(log2 m)`` rounds, ``< 2m`` triples each."""
+    (``n * m`` bit shares, element-major). ``ceil(log2 m)`` rounds, :func:`triples_for` triples.
+
+    ``r > c`` iff ``r + (2^m - 1 - c)`` carries out of ``m`` bits. With public ``c`` the
+    generate bits ``g_i = r_i (1 - c_i)`` and propagate bits ``p_i = r_i XOR (1 - c_i)`` are
+    linear; groups combine as ``(G, P) = (G_hi + P_hi G_lo, P_hi P_lo)``. The lowest group's
+    ``P`` is never used, so it is not computed (its column holds a placeholder).
+    """
     f, ar = engine.field, engine.arith
-    cb = f.from_bits(c_bits)
     one_minus_c = f.from_bits(1 - c_bits)
-    two_c_minus_1 = f.add_scalar(f.mul_scalar(cb, 2), -1)
-    # r + ~c carries out iff r > c.  g_i = r_i AND ~c_i, p_i = r_i XOR ~c_i: both linear.
+    two_c_minus_1 = f.add_scalar(f.mul_scalar(f.from_bits(c_bits), 2), -1)
     g = ar.mul_public(r_bits, one_minus_c)
     p = ar.add_public(ar.mul_public(r_bits, two_c_minus_1), one_minus_c)
     width = m
     while width > 1:
         pairs = width // 2
-        lo = slice(0, 2 * pairs, 2)
-        hi = slice(1, 2 * pairs, 2)
-        g_lo, g_hi = _columns(g, n, width, lo), _columns(g, n, width, hi)
-        p_lo, p_hi = _columns(p, n, width, lo), _columns(p, n, width, hi)
-        prods = engine.mul(Shared.concat([p_hi, p_hi]), Shared.concat([g_lo, p_lo]))
-        half = n * pairs
-        g_new = ar.add(g_hi, prods[:half])
-        p_new = prods[half:]
+        g_lo = _columns(g, n, width, slice(0, 2 * pairs, 2))
+        g_hi = _columns(g, n, width, slice(1, 2 * pairs, 2))
+        p_hi = _columns(p, n, width, slice(1, 2 * pairs, 2))
+        p_lo_upper = _columns(p, n, width, slice(2, 2 * pairs, 2))
+        p_hi_upper = _columns(p, n, width, slice(3, 2 * pairs, 2))
+        prods = engine.mul(Shared.concat([p_hi, p_hi_upper]), Shared.concat([g_lo, p_lo_upper]))
+        g_new = ar.add(g_hi, prods[: n * pairs])
+        # A placeholder P for the lowest group (never read), then the real products.
+        p_new = g_new
+        if pairs > 1:
+            p_new = _interleave(
+                [_columns(g_new, n, pairs, slice(0, 1)), prods[n * pairs :]], n, [1, pairs - 1]
+            )
         if width % 2:  # the top group has no partner: it moves up unchanged
             top = slice(width - 1, width)
             g_new = _interleave([g_new, _columns(g, n, width, top)], n, [pairs, 1])

@@ -17,11 +17,13 @@ or truncated element is an error, never silently reduced.
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 
 import numpy as np
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from offchain import m127
 
@@ -29,6 +31,14 @@ BN254_SCALAR = 21888242871839275222246405745257275088548364400416034343698204186
 MERSENNE_127 = m127.P
 
 Vec = np.ndarray
+
+
+def keystream(key: bytes, nbytes: int) -> bytes:
+    """``nbytes`` of AES-256-CTR keystream under ``key``: a fast CSPRNG (AES-NI) for bulk
+    randomness; with a fresh ``os.urandom`` key it is secret, with a hashed public seed it is a
+    public challenge everyone expands alike."""
+    encryptor = Cipher(algorithms.AES(key), modes.CTR(bytes(16))).encryptor()
+    return encryptor.update(bytes(nbytes)) + encryptor.finalize()
 
 
 class FieldError(ValueError):
@@ -178,14 +188,18 @@ class Mersenne127(Field):
             raise FieldError(str(exc)) from None
 
     def random(self, n: int) -> Vec:
-        return m127.random(n)
+        return self._from_stream(keystream(os.urandom(32), 16 * n), n)
 
     def random_bits(self, n: int) -> Vec:
-        return m127.random_bits(n)
+        bits = np.unpackbits(np.frombuffer(keystream(os.urandom(32), (n + 7) // 8), np.uint8))
+        return self.from_bits(bits[:n])
 
     def from_seed(self, seed: bytes, n: int) -> Vec:
-        raw = np.frombuffer(hashlib.shake_256(seed).digest(16 * n), dtype=np.uint64)
-        a = raw.reshape(n, 2).copy()
+        return self._from_stream(keystream(hashlib.sha256(seed).digest(), 16 * n), n)
+
+    @staticmethod
+    def _from_stream(raw: bytes, n: int) -> Vec:
+        a = np.frombuffer(raw, dtype=np.uint64).reshape(n, 2).copy()
         a[:, 1] &= np.uint64((1 << 63) - 1)  # 127 uniform bits; the value p has mass 2^-127
         a[(a[:, 0] == np.uint64(2**64 - 1)) & (a[:, 1] == np.uint64(2**63 - 1))] = 0
         return a

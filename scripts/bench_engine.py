@@ -32,19 +32,18 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from offchain.cache import OrgCache, batch_hash, seal  # noqa: E402
-from offchain.compare import mask_bits_for  # noqa: E402
+from offchain.compare import mask_bits_for, triples_for  # noqa: E402
 from offchain.field import Mersenne127  # noqa: E402
 from offchain.preprocessing import Dealer, Needs  # noqa: E402
 from offchain.transport import free_ports  # noqa: E402
 
 PARTIES = 3
-TRIPLES_PER_LT = 62  # 2 (m - 1) for 32-bit values (see offchain/compare.py)
 
 
 def run_chainmpc(mul_n: int, lt_n: int, reps: int, seed: int = 1, timeout: float = 1200) -> dict:
     """Deal, then run three party processes; return the figures (see module docstring)."""
     field = Mersenne127()
-    triples = mul_n * reps + TRIPLES_PER_LT * lt_n
+    triples = mul_n * reps + triples_for(32) * lt_n
     needs = Needs(
         triples=triples,
         masks=(mul_n + lt_n, mul_n + lt_n, 0),

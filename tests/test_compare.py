@@ -7,6 +7,7 @@ import random
 import pytest
 from harness import FIELDS, deal, run_parties, sigma_sum
 
+from offchain.compare import triples_for
 from offchain.engine import Engine, ProtocolAbort
 from offchain.sectypes import reveal, secret_input
 
@@ -22,7 +23,7 @@ def field(request):
 
 def compare(field, a_vals: list[int], b_vals: list[int], tamper=None):
     n = len(a_vals)
-    per_lt = 62  # 2 (m - 1) triples per 32-bit comparison
+    per_lt = triples_for(32)
 
     def job(e: Engine):
         assert e.sacrifice(4 * per_lt * n, T) == 0
