@@ -40,22 +40,35 @@ class Needs:
     edabits: int = 0
     k: int = 32
     mask_bits: int = 0  # total bits of an edaBit mask (0: no edaBits)
+    truncations: int = 0  # truncation pairs (<r>, <r mod 2^trunc_bits>)
+    trunc_bits: int = 16
+    trunc_mask_bits: int = 0  # total bits of a truncation mask (0: none)
 
     def __add__(self, other: Needs) -> Needs:
-        if (
-            self.edabits
-            and other.edabits
-            and (self.k, self.mask_bits) != (other.k, other.mask_bits)
-        ):
-            raise ValueError("cannot merge edaBit needs of different widths")
+        def pick(name: str, count: str) -> dict[str, int]:
+            mine, theirs = getattr(self, count), getattr(other, count)
+            keys = {"edabits": ("k", "mask_bits"), "truncations": ("trunc_bits", "trunc_mask_bits")}
+            fields = keys[count]
+            a = tuple(getattr(self, f) for f in fields)
+            b = tuple(getattr(other, f) for f in fields)
+            if mine and theirs and a != b:
+                raise ValueError(f"cannot merge {name} of different widths")
+            return dict(zip(fields, a if mine else b, strict=True))
+
         width = max(len(self.masks), len(other.masks))
         masks = tuple(
             (self.masks[i] if i < len(self.masks) else 0)
             + (other.masks[i] if i < len(other.masks) else 0)
             for i in range(width)
         )
-        k, mb = (self.k, self.mask_bits) if self.edabits else (other.k, other.mask_bits)
-        return Needs(self.triples + other.triples, masks, self.edabits + other.edabits, k, mb)
+        return Needs(
+            triples=self.triples + other.triples,
+            masks=masks,
+            edabits=self.edabits + other.edabits,
+            truncations=self.truncations + other.truncations,
+            **pick("edaBits", "edabits"),
+            **pick("truncation pairs", "truncations"),
+        )
 
 
 @dataclass
@@ -89,6 +102,8 @@ class OrgMaterial:
     edabits: tuple[Shared, Shared]  # (<r>, <bits> flattened element-major)
     k: int
     mask_bits: int
+    truncs: tuple[Shared, Shared]  # (<r>, <r mod 2^trunc_bits>)
+    trunc_bits: int
     _cursors: dict[str, _Cursor] = field(default_factory=dict, repr=False)
 
     def __repr__(self) -> str:  # never print key shares or shares
@@ -128,6 +143,16 @@ class OrgMaterial:
         s = self._cursor("edabits").take(count, len(r), "edaBits")
         return r[s], bits[s.start * self.k : s.stop * self.k]
 
+    def take_truncations(self, count: int, bits: int) -> tuple[Shared, Shared]:
+        """The next ``count`` truncation pairs ``(<r>, <r mod 2^bits>)``."""
+        if count and bits != self.trunc_bits:
+            raise MaterialError(
+                f"truncation pairs were dealt for {self.trunc_bits} bits, not {bits}"
+            )
+        r, low = self.truncs
+        s = self._cursor("truncs").take(count, len(r), "truncation pairs")
+        return r[s], low[s]
+
     # -- encoding ------------------------------------------------------------------------
 
     def _sections(self) -> list[tuple[str, Vec]]:
@@ -152,6 +177,10 @@ class OrgMaterial:
             ("edabits.r.m", r.m),
             ("edabits.bits.x", bits.x),
             ("edabits.bits.m", bits.m),
+            ("trunc.r.x", self.truncs[0].x),
+            ("trunc.r.m", self.truncs[0].m),
+            ("trunc.low.x", self.truncs[1].x),
+            ("trunc.low.m", self.truncs[1].m),
         ]
         return out
 
@@ -167,6 +196,7 @@ class OrgMaterial:
                 "alpha_i": hex(self.alpha_i),
                 "k": self.k,
                 "mask_bits": self.mask_bits,
+                "trunc_bits": self.trunc_bits,
                 "sections": [[name, len(v)] for name, v in sections],
             },
             sort_keys=True,
@@ -216,6 +246,8 @@ class OrgMaterial:
                 edabits=(sh("edabits.r"), sh("edabits.bits")),
                 k=int(header["k"]),
                 mask_bits=int(header["mask_bits"]),
+                truncs=(sh("trunc.r"), sh("trunc.low")),
+                trunc_bits=int(header["trunc_bits"]),
             )
         except MaterialError:
             raise
@@ -261,19 +293,13 @@ class Dealer:
             masks[owner] = share_vector(f, clear[owner], alpha, n)
 
         e, k = needs.edabits, needs.k
-        if e:
-            if needs.mask_bits < k or needs.mask_bits >= f.bits - 1:
-                raise MaterialError(f"edaBit mask of {needs.mask_bits} bits does not fit")
-            all_bits = f.random_bits(e * needs.mask_bits)
-            r = f.zeros(e)
-            for i in range(needs.mask_bits):
-                r = f.add(r, f.mul_scalar(all_bits[i :: needs.mask_bits], 1 << i))
-            tail = all_bits.shape[1:]  # (2,) for Mersenne127 limbs, () for object arrays
-            grid = all_bits.reshape((e, needs.mask_bits, *tail))
-            low = np.ascontiguousarray(grid[:, :k]).reshape((e * k, *tail))
-        else:
-            r, low = f.zeros(0), f.zeros(0)
+        r, low = _masks_with_low_bits(f, e, needs.mask_bits, k)
         sr, sbits = share_vector(f, r, alpha, n), share_vector(f, low, alpha, n)
+
+        tr, tb = needs.truncations, needs.trunc_bits
+        t_r, t_bits = _masks_with_low_bits(f, tr, needs.trunc_mask_bits, tb)
+        t_low = _weighted(f, t_bits, tr, tb)
+        st, slow = share_vector(f, t_r, alpha, n), share_vector(f, t_low, alpha, n)
 
         return [
             OrgMaterial(
@@ -288,6 +314,30 @@ class Dealer:
                 edabits=(sr[i], sbits[i]),
                 k=k,
                 mask_bits=needs.mask_bits if e else 0,
+                truncs=(st[i], slow[i]),
+                trunc_bits=tb,
             )
             for i in range(n)
         ]
+
+
+def _masks_with_low_bits(f: Field, count: int, mask_bits: int, k: int) -> tuple[Vec, Vec]:
+    """``count`` uniform values of ``mask_bits`` bits and their low ``k`` bits (0/1 elements,
+    ``count * k``, element-major)."""
+    if not count:
+        return f.zeros(0), f.zeros(0)
+    if mask_bits < k or mask_bits >= f.bits - 1:
+        raise MaterialError(f"a mask of {mask_bits} bits does not fit {k} low bits and the field")
+    all_bits = f.random_bits(count * mask_bits)
+    value = _weighted(f, all_bits, count, mask_bits)
+    tail = all_bits.shape[1:]  # (2,) for Mersenne127 limbs, () for object arrays
+    grid = all_bits.reshape((count, mask_bits, *tail))
+    return value, np.ascontiguousarray(grid[:, :k]).reshape((count * k, *tail))
+
+
+def _weighted(f: Field, bits: Vec, count: int, width: int) -> Vec:
+    """``sum_i 2^i bits[j * width + i]`` for each of ``count`` elements."""
+    out = f.zeros(count)
+    for i in range(width):
+        out = f.add(out, f.mul_scalar(bits[i::width], 1 << i))
+    return out
