@@ -12,15 +12,21 @@ import time
 from pathlib import Path
 
 import click
+from eth_account import Account
 from rich.console import Console
 from rich.table import Table
+from web3.exceptions import Web3Exception
 
-from chainmpc.job import MAX_ORGS, MIN_ORGS, InputError, SumProductJob
+from chainmpc.job import JOBS, MAX_ORGS, MIN_ORGS, InputError, SumProductJob
 from chainmpc.launcher import Outcome, deploy, run_session
 from chainmpc.peer import CHEATS
+from chainmpc.service import ServiceError
+from chainmpc.service import preprocess as preprocess_session
+from offchain.preprocessing import MaterialError
 from onchain.audit import Auditor, AuditReport
+from onchain.clients import ConsortiumClient, SessionClient
 from onchain.connection import Chain, ChainError, connect
-from onchain.transactions import Sender, TransactionError, TxLog
+from onchain.transactions import Sender, TransactionError, TxLog, revert_reason
 
 console = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -206,6 +212,69 @@ def deploy_cmd(rpc: str) -> None:
             "admin": chain.funder.address,
         }
     )
+
+
+@main.command()
+@click.option("--rpc", metavar="URL", required=True, help="JSON-RPC node holding the session.")
+@click.option("--consortium", metavar="ADDRESS", required=True, help="Consortium contract.")
+@click.option("--session", type=int, required=True, help="Session id to prepare.")
+@click.option(
+    "--job",
+    "job_name",
+    type=click.Choice(sorted(JOBS)),
+    default="sum-product",
+    show_default=True,
+    help="The job the session computes (checked on-chain).",
+)
+@click.option(
+    "--cache-root",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Directory holding each org's cache, one subdirectory per org name.",
+)
+@click.option(
+    "--key-file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    required=True,
+    help="File with the service's Ethereum private key (hex).",
+)
+@click.option("--corrupt-triple", type=int, hidden=True)  # fault injection for demo --cheat
+def preprocess(
+    rpc: str,
+    consortium: str,
+    session: int,
+    job_name: str,
+    cache_root: Path,
+    key_file: Path,
+    corrupt_triple: int | None,
+) -> None:
+    """Run the preprocessing service for one session: deal triples and input masks, seal each
+    org's batch to its key into its cache, commit the batch hashes on-chain."""
+    chain = _connect(rpc)
+    try:
+        account = Account.from_key(key_file.read_text().strip())
+    except (ValueError, TypeError):
+        _fail(f"{key_file}: not a private key")
+    try:
+        client = ConsortiumClient(chain.w3, consortium)
+        sessions = SessionClient(chain.w3, client.session_manager())
+        orgs = len(sessions.session(session).participants)
+        job = JOBS[job_name](orgs)
+        sender = Sender(chain.w3, account, TxLog(), "preprocessing service")
+        preprocess_session(
+            sender,
+            client,
+            sessions,
+            session,
+            job,
+            cache_root,
+            corrupt_triple,
+            progress=console.print,
+        )
+    except (ServiceError, TransactionError, MaterialError, InputError) as exc:
+        _fail(str(exc))
+    except Web3Exception as exc:
+        _fail(f"cannot read session {session}: {revert_reason(exc, SessionClient.abi_of())}")
 
 
 @main.command()

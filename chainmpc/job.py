@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from offchain.preprocessing import Needs
+
 INPUT_BITS = 32  # signed inputs in [-2^31, 2^31)
 MAX_ORGS = 7  # the product of 7 such inputs (< 2^224) fits the BN254 field's signed range
 MIN_ORGS = 2
@@ -23,6 +25,7 @@ class SumProductJob:
     """Each of ``orgs`` orgs inputs one signed 32-bit integer; output their sum and product."""
 
     orgs: int
+    name = "sum-product"
 
     def __post_init__(self) -> None:
         if not MIN_ORGS <= self.orgs <= MAX_ORGS:
@@ -34,6 +37,10 @@ class SumProductJob:
     def triples(self) -> int:
         """Beaver triples the job consumes (one per secure multiplication)."""
         return self.orgs - 1
+
+    def needs(self) -> Needs:
+        """Exactly the preprocessing one session of this job consumes."""
+        return Needs(triples=self.triples, masks=(1,) * self.orgs)
 
     def description(self) -> dict[str, Any]:
         """What is computed, on which schema: the document behind the on-chain job hash."""
@@ -74,3 +81,6 @@ class SumProductJob:
         for v in inputs:
             product *= v
         return [sum(inputs), product]
+
+
+JOBS = {SumProductJob.name: SumProductJob}

@@ -8,6 +8,8 @@ looks at the session's on-chain state and stops as soon as the contract has abor
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -23,7 +25,7 @@ from web3 import Web3
 
 from chainmpc.job import SumProductJob
 from chainmpc.peer import CHEATS, OrgIdentity, OrgPeer
-from chainmpc.service import preprocess
+from chainmpc.service import ServiceError, preprocess
 from offchain.field import BN254_SCALAR, field_for
 from offchain.transport import free_ports
 from onchain.audit import Auditor, AuditReport
@@ -37,7 +39,7 @@ from onchain.clients import (
 )
 from onchain.commitments import job_hash
 from onchain.connection import Chain
-from onchain.transactions import Sender, TxLog
+from onchain.transactions import Sender, TxLog, TxRecord
 
 FUNDING = Web3.to_wei(1, "ether")
 SESSION_SECONDS = 3600
@@ -174,7 +176,7 @@ class Run:
                 PrivateKey.generate(),
                 "127.0.0.1",
                 ports[k],
-                self.workdir / s.name / "cache",
+                self.workdir / "caches" / s.name,
             )
             for k, s in enumerate(self.org_senders)
         ]
@@ -202,16 +204,21 @@ class Run:
     def preprocessing(self) -> None:
         """The service deals and commits; each org connects and loads its checked batch."""
         corrupt = 0 if self.cheat == "triple" else None
-        caches = {o.account.address: o.cache_dir for o in self.orgs}
-        self.batch_hashes = preprocess(
-            self.service,
-            self.consortium,
-            self.sessions,
-            self.session,
-            self.job.triples,
-            caches,
-            corrupt,
-        )
+        if self.chain.rpc is None:  # the embedded chain lives in this process
+            self.batch_hashes = preprocess(
+                self.service,
+                self.consortium,
+                self.sessions,
+                self.session,
+                self.job,
+                self.workdir / "caches",
+                corrupt,
+            )
+        else:
+            self._preprocess_in_own_process(corrupt)
+            self.batch_hashes = [
+                self.sessions.batch_hash(self.session, o.account.address) for o in self.orgs
+            ]
         self.peers = [
             OrgPeer(
                 o,
@@ -225,6 +232,44 @@ class Run:
         ]
         self._each(OrgPeer.connect)
         self._each(OrgPeer.load_material)
+
+    def _preprocess_in_own_process(self, corrupt: int | None) -> None:
+        """Run ``chainmpc preprocess`` as a separate process, as a real service would."""
+        key_file = self.workdir / "service.key"
+        key_file.touch(mode=0o600)
+        key_file.write_text(self.service.account.key.hex())
+        args = [
+            sys.executable,
+            "-m",
+            "chainmpc",
+            "preprocess",
+            "--rpc",
+            str(self.chain.rpc),
+            "--consortium",
+            self.consortium.address,
+            "--session",
+            str(self.session),
+            "--job",
+            self.job.name,
+            "--cache-root",
+            str(self.workdir / "caches"),
+            "--key-file",
+            str(key_file),
+        ]
+        if corrupt is not None:
+            args += ["--corrupt-triple", str(corrupt)]
+        proc = subprocess.run(args, capture_output=True, text=True, timeout=600)
+        for line in proc.stdout.splitlines():
+            self.progress(f"  service: {line}")
+        if proc.returncode != 0:
+            raise ServiceError(proc.stderr.strip() or f"preprocess exited {proc.returncode}")
+        # The service sent its commitment from its own process; count it with this phase.
+        (event,) = self.sessions.contract.events.PreprocessingCommitted().get_logs(
+            from_block=0,
+            argument_filters={"sessionId": self.session, "org": self.orgs[0].account.address},
+        )
+        gas = self.w3.eth.get_transaction_receipt(event["transactionHash"])["gasUsed"]
+        self.log.add(TxRecord(self.log.phase, "commitPreprocessing", "service", gas))
 
     def sacrifice(self) -> None:
         """Sacrifice check, then the MAC check of its openings on-chain (checkpoint 0)."""

@@ -123,6 +123,11 @@ class SessionClient:
         self.address = self.contract.address
         self.fn = self.contract.functions
 
+    @staticmethod
+    def abi_of() -> list[dict[str, Any]]:
+        """The SessionManager ABI (for decoding its errors without an instance)."""
+        return load_artifact("SessionManager")["abi"]
+
     def open_session(
         self,
         opener: Sender,

@@ -39,6 +39,7 @@ class Chain:
     w3: Web3
     description: str
     funder: LocalAccount
+    rpc: str | None = None  # the node's URL; None for the embedded chain
 
     @property
     def embedded(self) -> bool:
@@ -71,7 +72,7 @@ def connect(rpc: str | None = None, timeout: float = 10.0) -> Chain:
         chain_id = w3.eth.chain_id
     except Exception as exc:  # noqa: BLE001 - any transport failure means "unreachable"
         raise ChainError(f"cannot reach an Ethereum node at {rpc}: {type(exc).__name__}") from None
-    return Chain(w3, f"node at {rpc} (chain id {chain_id})", _find_funder(w3, rpc))
+    return Chain(w3, f"node at {rpc} (chain id {chain_id})", _find_funder(w3, rpc), rpc)
 
 
 def _find_funder(w3: Web3, rpc: str) -> LocalAccount:

@@ -1,0 +1,100 @@
+"""``chainmpc preprocess`` as its own process against a real ganache node."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from eth_account import Account
+from nacl.public import PrivateKey
+from web3 import Web3
+
+from chainmpc.job import SumProductJob
+from chainmpc.launcher import deploy
+from offchain.cache import OrgCache
+from offchain.field import BN254_SCALAR
+from onchain.clients import State
+from onchain.commitments import job_hash
+from onchain.connection import connect
+from onchain.transactions import Sender, TxLog
+
+
+@pytest.fixture
+def session(ganache_url: str, tmp_path: Path):
+    """A deployed consortium with three orgs and an opened session awaiting preprocessing."""
+    chain = connect(ganache_url)
+    log = TxLog()
+    funder = Sender(chain.w3, chain.funder, log, "funder")
+
+    def funded(name: str) -> Sender:
+        account = Account.create()
+        funder.pay(account.address, Web3.to_wei(1, "ether"))
+        return Sender(chain.w3, account, log, name)
+
+    admin, service = funded("admin"), funded("service")
+    d = deploy(admin)
+    keys = {}
+    for k in range(3):
+        org = Account.create()
+        keys[f"org{k + 1}"] = PrivateKey.generate()
+        d.consortium.register_org(
+            admin, org.address, f"org{k + 1}", bytes(keys[f"org{k + 1}"].public_key), "h:1"
+        )
+    orgs = [d.consortium.contract.functions.orgAt(i).call() for i in range(3)]
+
+    def open_session(job: dict) -> int:
+        now = chain.w3.eth.get_block("latest")["timestamp"]
+        return d.sessions.open_session(
+            admin, job_hash(job), orgs, BN254_SCALAR, service.address, now + 3600
+        )
+
+    key_file = tmp_path / "service.key"
+    key_file.write_text(service.account.key.hex())
+    return chain, d, open_session, key_file, keys, orgs
+
+
+def preprocess(chain, d, sid: int, key_file: Path, root: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "chainmpc", "preprocess", "--rpc", chain.rpc,
+         "--consortium", d.consortium.address, "--session", str(sid),
+         "--cache-root", str(root), "--key-file", str(key_file)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+
+
+def test_service_fills_each_cache_and_commits_matching_hashes(session, tmp_path) -> None:
+    chain, d, open_session, key_file, keys, orgs = session
+    sid = open_session(SumProductJob(3).description())
+    proc = preprocess(chain, d, sid, key_file, tmp_path / "caches")
+    assert proc.returncode == 0, proc.stderr
+    assert "committed 3 batch hashes on-chain" in proc.stdout
+    assert d.sessions.session(sid).state == State.PREPROCESSED
+    for k, address in enumerate(orgs):
+        name = f"org{k + 1}"
+        cache = OrgCache(tmp_path / "caches" / name)
+        material = cache.consume(sid, d.sessions.batch_hash(sid, address), keys[name])
+        assert material.org == k and material.remaining_triples == 2 * SumProductJob(3).triples
+    again = preprocess(chain, d, sid, key_file, tmp_path / "other")
+    assert again.returncode == 1 and "PREPROCESSED, not awaiting preprocessing" in again.stderr
+
+
+def test_service_refuses_another_job_and_posts_nothing(session, tmp_path) -> None:
+    chain, d, open_session, key_file, _, _ = session
+    sid = open_session({**SumProductJob(3).description(), "version": 2})
+    before = chain.w3.eth.block_number
+    proc = preprocess(chain, d, sid, key_file, tmp_path / "caches")
+    assert proc.returncode == 1 and "opened for another job" in proc.stderr
+    assert chain.w3.eth.block_number == before
+    assert not (tmp_path / "caches").exists()
+
+
+def test_service_refuses_when_not_the_sessions_preprocessor(session, tmp_path) -> None:
+    chain, d, open_session, _, _, _ = session
+    sid = open_session(SumProductJob(3).description())
+    impostor = tmp_path / "impostor.key"
+    impostor.write_text(Account.create().key.hex())
+    proc = preprocess(chain, d, sid, impostor, tmp_path / "caches")
+    assert proc.returncode == 1 and "not this service" in proc.stderr
+    assert d.sessions.session(sid).state == State.OPENED
