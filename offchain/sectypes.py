@@ -6,6 +6,7 @@ reads like its NumPy plaintext version::
     total = sum(xs[1:], xs[0])          # local
     product = reduce(operator.mul, xs)  # one Beaver round per multiplication, vectorised
     smaller = a < b                     # 6 rounds for 32-bit values, all elements together
+    same = a == b                       # 6 rounds, half the triples of <
 
 Values are signed integers of at most ``bits`` bits (default 32), embedded in the field;
 staying within that range is the caller's precondition (comparisons of values outside it are
@@ -19,7 +20,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from offchain.compare import less_than
+from offchain.compare import equal, less_than
 from offchain.engine import Engine
 from offchain.shares import Shared
 
@@ -45,6 +46,17 @@ class SecretArray:
     def __getitem__(self, index: slice | int) -> SecretArray:
         return self._new(self.shared[index])
 
+    __hash__ = None  # type: ignore[assignment]  # == is a secure comparison, not identity
+
+    @staticmethod
+    def concat(arrays: Sequence[SecretArray]) -> SecretArray:
+        """One array from several (local; the widest declared bit length wins)."""
+        return SecretArray(
+            arrays[0].engine,
+            Shared.concat([a.shared for a in arrays]),
+            max(a.bits for a in arrays),
+        )
+
     def _new(self, shared: Shared, bits: int | None = None) -> SecretArray:
         return SecretArray(self.engine, shared, self.bits if bits is None else bits)
 
@@ -60,7 +72,7 @@ class SecretArray:
     def __add__(self, other: SecretArray | Public) -> SecretArray:
         ar = self.engine.arith
         if isinstance(other, SecretArray):
-            return self._new(ar.add(self.shared, other.shared))
+            return self._new(ar.add(self.shared, other.shared), max(self.bits, other.bits))
         return self._new(ar.add_public(self.shared, self._public(other)))
 
     __radd__ = __add__
@@ -86,7 +98,8 @@ class SecretArray:
     def __mul__(self, other: SecretArray | Public) -> SecretArray:
         ar = self.engine.arith
         if isinstance(other, SecretArray):
-            return self._new(self.engine.mul(self.shared, other.shared))
+            bits = max(self.bits, other.bits)
+            return self._new(self.engine.mul(self.shared, other.shared), bits)
         if isinstance(other, int):
             return self._new(ar.scale(self.shared, other))
         return self._new(ar.mul_public(self.shared, self._public(other)))
@@ -112,6 +125,13 @@ class SecretArray:
 
     def __ge__(self, other: SecretArray | Public) -> SecretArray:
         return 1 - (self < other)
+
+    def __eq__(self, other: SecretArray | Public) -> SecretArray:  # type: ignore[override]
+        o = other if isinstance(other, SecretArray) else self._const(other)
+        return self._new(equal(self.engine, self.shared, o.shared, self.bits), bits=1)
+
+    def __ne__(self, other: SecretArray | Public) -> SecretArray:  # type: ignore[override]
+        return 1 - (self == other)
 
     def _const(self, value: Public) -> SecretArray:
         return self._new(self.engine.arith.constant(self._public(value)))
