@@ -28,23 +28,54 @@ Public = int | Sequence[int] | np.ndarray
 
 
 class SecretArray:
-    """A vector of secret signed integers, held as this org's authenticated shares."""
+    """A 1-D or 2-D array of secret signed integers, held as this org's authenticated shares
+    (row-major). Elementwise operations need equal sizes; public operands broadcast from a
+    scalar."""
 
-    __slots__ = ("engine", "shared", "bits")
+    __slots__ = ("engine", "shared", "bits", "shape")
 
-    def __init__(self, engine: Engine, shared: Shared, bits: int = 32) -> None:
+    def __init__(
+        self, engine: Engine, shared: Shared, bits: int = 32, shape: tuple[int, ...] | None = None
+    ) -> None:
         self.engine = engine
         self.shared = shared
         self.bits = bits
+        self.shape = (len(shared),) if shape is None else tuple(shape)
+        if len(self.shape) not in (1, 2) or int(np.prod(self.shape)) != len(shared):
+            raise ValueError(f"shape {self.shape} does not fit {len(shared)} values")
 
     def __repr__(self) -> str:
-        return f"SecretArray(<{len(self)} secret int{self.bits}>)"
+        return f"SecretArray(<{'x'.join(map(str, self.shape))} secret int{self.bits}>)"
 
     def __len__(self) -> int:
+        return self.shape[0]
+
+    @property
+    def size(self) -> int:
+        """Number of elements."""
         return len(self.shared)
 
     def __getitem__(self, index: slice | int) -> SecretArray:
-        return self._new(self.shared[index])
+        if len(self.shape) == 1:
+            return SecretArray(self.engine, self.shared[index], self.bits)
+        rows, cols = self.shape
+        picked = np.arange(rows)[index]
+        flat = (np.atleast_1d(picked)[:, None] * cols + np.arange(cols)).ravel()
+        shape = (cols,) if np.ndim(picked) == 0 else (len(flat) // cols, cols)
+        return SecretArray(self.engine, self.shared[flat], self.bits, shape)
+
+    def reshape(self, *shape: int) -> SecretArray:
+        """The same values in another shape (local)."""
+        return SecretArray(self.engine, self.shared, self.bits, shape)
+
+    @property
+    def T(self) -> SecretArray:  # noqa: N802 - NumPy's name
+        """Transpose of a 2-D array (local)."""
+        if len(self.shape) == 1:
+            return self
+        rows, cols = self.shape
+        order = np.arange(rows * cols).reshape(rows, cols).T.ravel()
+        return SecretArray(self.engine, self.shared[order], self.bits, (cols, rows))
 
     __hash__ = None  # type: ignore[assignment]  # == is a secure comparison, not identity
 
@@ -58,13 +89,14 @@ class SecretArray:
         )
 
     def _new(self, shared: Shared, bits: int | None = None) -> SecretArray:
-        return SecretArray(self.engine, shared, self.bits if bits is None else bits)
+        shape = self.shape if len(shared) == self.size else None
+        return SecretArray(self.engine, shared, self.bits if bits is None else bits, shape)
 
     def _public(self, value: Public) -> np.ndarray:
         f = self.engine.field
         values = self._ints(value)
-        if len(values) != len(self):
-            raise ValueError(f"public operand of length {len(values)} for {len(self)} values")
+        if len(values) != self.size:
+            raise ValueError(f"public operand of {len(values)} values for {self.size}")
         return f.from_ints(values)
 
     # -- linear (local) ------------------------------------------------------------------
@@ -107,8 +139,25 @@ class SecretArray:
     __rmul__ = __mul__
 
     def __matmul__(self, other: SecretArray) -> SecretArray:
-        """Dot product: one round, then a local sum."""
-        return (self * other).sum()
+        """Matrix product (1-D @ 1-D is the dot product): every elementwise product in one
+        multiplication round, then local sums. ``(n, k) @ (k, m)`` uses ``n k m`` triples."""
+        a_shape = self.shape if len(self.shape) == 2 else (1, self.shape[0])
+        b_shape = other.shape if len(other.shape) == 2 else (other.shape[0], 1)
+        (n, k), (k2, m) = a_shape, b_shape
+        if k != k2:
+            raise ValueError(f"matmul: shapes {self.shape} and {other.shape} do not align")
+        i, j, t = np.meshgrid(np.arange(n), np.arange(m), np.arange(k), indexing="ij")
+        left = self.shared[(i * k + t).ravel()]
+        right = other.shared[(t * m + j).ravel()]
+        products = self.engine.mul(left, right)  # ordered (i, j, t): k consecutive per output
+        ar = self.engine.arith
+        acc = products[0::k]
+        for step in range(1, k):
+            acc = ar.add(acc, products[step::k])
+        shape = tuple(
+            d for d, keep in ((n, len(self.shape) == 2), (m, len(other.shape) == 2)) if keep
+        )
+        return SecretArray(self.engine, acc, max(self.bits, other.bits), shape or (1,))
 
     # -- comparisons ---------------------------------------------------------------------
 
@@ -147,7 +196,9 @@ class SecretArray:
         return self * diff + b
 
     def _ints(self, value: Public) -> list[int]:
-        return [value] * len(self) if isinstance(value, int) else [int(v) for v in value]
+        if isinstance(value, int):
+            return [value] * self.size
+        return [int(v) for v in np.asarray(value, dtype=object).ravel()]
 
 
 def _negate(value: Public) -> Public:

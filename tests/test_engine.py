@@ -162,3 +162,30 @@ def test_mac_check_between_peers_passes_and_catches_tampering(field) -> None:
     assert run_parties(deal(3, 2, field=field), job) == ["passed"] * 3
     tampered = run_parties(deal(3, 2, field=field), job, tamper={0: "mac"})
     assert all("MAC check 0 failed" in r for r in tampered)
+
+
+def test_matrices_shapes_and_matmul(field) -> None:
+    a_vals = [[1, -2, 3], [4, 5, -6]]  # 2 x 3
+    b_vals = [[7, 8], [-9, 10], [11, -12]]  # 3 x 2
+    v_vals = [2, -1, 3]
+
+    def job(e: Engine):
+        assert e.sacrifice(30, T) == 0
+        a = secret_input(e, sum(a_vals, []) if e.index == 0 else None, 0, 6).reshape(2, 3)
+        b = secret_input(e, sum(b_vals, []) if e.index == 1 else None, 1, 6).reshape(3, 2)
+        v = secret_input(e, v_vals if e.index == 0 else None, 0, 3)
+        before = e.rounds
+        ab = a @ b
+        rounds = e.rounds - before
+        av, vv, row, at = a @ v, v @ v, a[1], a.T
+        shapes = [x.shape for x in (ab, av, vv, row, at)]
+        return reveal(ab, av, vv, row, at), shapes, rounds, e.checkpoint()
+
+    results = run_parties(deal(2, 30, masks_per_org=9, field=field), job)
+    (ab, av, vv, row, at), shapes, rounds, _ = results[0]
+    assert shapes == [(2, 2), (2,), (1,), (3,), (3, 2)]
+    assert ab == [58, -48, -83, 154]  # row-major, as numpy computes it
+    assert av == [13, -15] and vv == [14] and row == [4, 5, -6]
+    assert at == [1, 4, -2, 5, 3, -6]
+    assert rounds == 1  # all 12 products in one round
+    assert sigma_sum([cp for *_, cp in results], field) == 0
