@@ -20,6 +20,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from offchain.bitdecomp import bit_decompose
 from offchain.compare import equal, less_than
 from offchain.engine import Engine
 from offchain.shares import Shared
@@ -181,6 +182,17 @@ class SecretArray:
 
     def __ne__(self, other: SecretArray | Public) -> SecretArray:  # type: ignore[override]
         return 1 - (self == other)
+
+    def to_bits(self) -> SecretArray:
+        """Two's-complement bits, LSB first, as a ``(size, bits)`` array of secret 0/1 values
+        (decomposes ``x + 2^(bits-1)`` and flips the top bit). See :mod:`offchain.bitdecomp`
+        for rounds and preprocessing."""
+        offset = self.engine.arith.add_const(self.shared, 1 << (self.bits - 1))
+        raw = bit_decompose(self.engine, offset, self.bits)
+        bits = SecretArray(self.engine, raw, 1, (self.size, self.bits))
+        flip = [1 if i == self.bits - 1 else 0 for i in range(self.bits)] * self.size
+        signs = [-1 if i == self.bits - 1 else 1 for i in range(self.bits)] * self.size
+        return bits * signs + flip
 
     def _const(self, value: Public) -> SecretArray:
         return self._new(self.engine.arith.constant(self._public(value)))

@@ -7,6 +7,7 @@ import random
 import pytest
 from harness import FIELDS, deal, run_parties, sigma_sum
 
+from offchain.bitdecomp import triples_for as bit_triples
 from offchain.compare import triples_for
 from offchain.engine import Engine, ProtocolAbort
 from offchain.sectypes import reveal, secret_input
@@ -100,3 +101,26 @@ def test_narrow_field_refuses_wide_comparisons() -> None:
     with pytest.raises(ProtocolAbort, match="too small"):
         mask_bits_for(64, 100)
     assert mask_bits_for(32, 127) >= 33 + 40
+
+
+def test_bit_decomposition_gives_twos_complement(field) -> None:
+    values = [0, 1, -1, 5, -6, HI, LO, 123456789, -987654321]
+    n = len(values)
+
+    def job(e: Engine):
+        assert e.sacrifice(bit_triples(32) * n, T) == 0
+        x = secret_input(e, values if e.index == 0 else None, 0, n)
+        before = e.rounds
+        bits = x.to_bits()
+        rounds = e.rounds - before
+        return reveal(bits), bits.shape, rounds, e.checkpoint()
+
+    results = run_parties(
+        deal(2, bit_triples(32) * n, masks_per_org=n, field=field, edabits=n), job
+    )
+    (bits,), shape, rounds, _ = results[0]
+    assert shape == (n, 32)
+    for j, v in enumerate(values):
+        assert bits[32 * j : 32 * (j + 1)] == [(v >> i) & 1 for i in range(32)]
+    assert rounds == 7  # open + log2(32) prefix levels + final XOR
+    assert sigma_sum([cp for *_, cp in results], field) == 0
