@@ -172,8 +172,8 @@ class Engine:
         a, b, c = self._take_checked(len(x))
         ar, f = self.arith, self.field
         d, e = self.open(ar.sub(x, a), ar.sub(y, b), label="mul")
-        z = ar.add(ar.add(c, ar.mul_public(b, d)), ar.mul_public(a, e))
-        return ar.add_public(z, f.mul(d, e))
+        z, zm = f.beaver((c.x, c.m), (b.x, b.m), (a.x, a.m), d, e, ar.alpha_i, self.index == 0)
+        return Shared(z, zm)
 
     def _take_checked(self, count: int) -> tuple[Shared, Shared, Shared]:
         if self._checked is None:

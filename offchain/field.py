@@ -155,6 +155,23 @@ class Field(ABC):
     def to_int64(self, a: Vec) -> np.ndarray:
         """Signed 64-bit integers that elements represent (must lie in range)."""
 
+    def beaver(
+        self,
+        c: tuple[Vec, Vec],
+        b: tuple[Vec, Vec],
+        a: tuple[Vec, Vec],
+        d: Vec,
+        e: Vec,
+        alpha_i: int,
+        add_de: bool,
+    ) -> tuple[Vec, Vec]:
+        """One org's Beaver output ``(z, z_m)`` from its (value, MAC) shares of ``c, b, a``:
+        ``z = c + d b + e a (+ d e at org 0)``, ``z_m = c_m + d b_m + e a_m + alpha_i d e``."""
+        de = self.mul(d, e)
+        z = self.add(self.add(c[0], self.mul(d, b[0])), self.mul(e, a[0]))
+        zm = self.add(self.add(c[1], self.mul(d, b[1])), self.mul(e, a[1]))
+        return (self.add(z, de) if add_de else z), self.add(zm, self.mul_scalar(de, alpha_i))
+
     def sum_vectors(self, vectors: Sequence[Vec]) -> Vec:
         """Elementwise sum of several vectors of equal length."""
         out = vectors[0]
@@ -203,6 +220,18 @@ class Mersenne127(Field):
         a[:, 1] &= np.uint64((1 << 63) - 1)  # 127 uniform bits; the value p has mass 2^-127
         a[(a[:, 0] == np.uint64(2**64 - 1)) & (a[:, 1] == np.uint64(2**63 - 1))] = 0
         return a
+
+    def beaver(
+        self,
+        c: tuple[Vec, Vec],
+        b: tuple[Vec, Vec],
+        a: tuple[Vec, Vec],
+        d: Vec,
+        e: Vec,
+        alpha_i: int,
+        add_de: bool,
+    ) -> tuple[Vec, Vec]:
+        return m127.beaver(c, b, a, d, e, alpha_i, add_de)  # one fused pass
 
     def add(self, a: Vec, b: Vec) -> Vec:
         return m127.add(a, b)

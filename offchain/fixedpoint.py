@@ -107,8 +107,8 @@ def trunc_pr(engine: Engine, x: Shared, m: int, width: int) -> Shared:
     """
     f, ar = engine.field, engine.arith
     trunc_mask_bits_for(width, m, f.bits)  # refuses a field too small for the mask
-    dealt = getattr(engine.material, "trunc_mask_bits", None)  # recorded by newer material
-    if dealt is not None and len(x) and not width + KAPPA <= dealt <= f.bits - 2:
+    dealt = engine.material.trunc_mask_bits
+    if len(x) and not width + KAPPA <= dealt <= f.bits - 2:
         raise ProtocolAbort("truncation masks are narrower than the statistical security needs")
     r, r_low = engine.material.take_truncations(len(x), m)
     shift = 1 << (width - 1)
@@ -254,6 +254,11 @@ class SecretFixed:
         * public float(s): local product with the encoded constant, then truncation: 1 round,
           one truncation pair per element, error < 1 ulp of the product with the encoded
           constant.
+
+        Against the product of the unencoded reals ``a b``, add the encoding errors (at most
+        1/2 ulp each): < ``1 + (|a| + |b|) / 2 + 1/4`` ulp, i.e. < 2 ulp for ``|a|, |b| <= 1``.
+        Precondition: the product fits ``bits`` bits (it then fits ``bits + f`` before the
+        truncation, the width the truncation masks are dealt for).
         """
         ar = self.engine.arith
         if isinstance(other, SecretFixed):

@@ -191,6 +191,29 @@ def _k_mul_vv(out, a, b):
 
 
 @njit(cache=False)
+def _k_beaver(zx, zm, cx, cm, bx, bm, ax, am, d, e, al0, al1, add_de):
+    # One pass for a whole Beaver output: z = c + d b + e a (+ d e), MACs z_m = ... + alpha d e.
+    for i in range(cx.shape[0]):
+        de0, de1 = _mulmod(d[i, 0], d[i, 1], e[i, 0], e[i, 1])
+        t0, t1 = _mulmod(d[i, 0], d[i, 1], bx[i, 0], bx[i, 1])
+        u0, u1 = _mulmod(e[i, 0], e[i, 1], ax[i, 0], ax[i, 1])
+        t0, t1 = _addmod(t0, t1, u0, u1)
+        t0, t1 = _addmod(t0, t1, cx[i, 0], cx[i, 1])
+        if add_de:
+            t0, t1 = _addmod(t0, t1, de0, de1)
+        zx[i, 0] = t0
+        zx[i, 1] = t1
+        t0, t1 = _mulmod(d[i, 0], d[i, 1], bm[i, 0], bm[i, 1])
+        u0, u1 = _mulmod(e[i, 0], e[i, 1], am[i, 0], am[i, 1])
+        t0, t1 = _addmod(t0, t1, u0, u1)
+        t0, t1 = _addmod(t0, t1, cm[i, 0], cm[i, 1])
+        u0, u1 = _mulmod(de0, de1, al0, al1)
+        t0, t1 = _addmod(t0, t1, u0, u1)
+        zm[i, 0] = t0
+        zm[i, 1] = t1
+
+
+@njit(cache=False)
 def _k_mul_vs(out, a, c0, c1):
     for i in range(a.shape[0]):
         r0, r1 = _mulmod(a[i, 0], a[i, 1], c0, c1)
@@ -551,6 +574,27 @@ def sum(a: np.ndarray) -> int:  # the API's name; shadows the builtin inside thi
     return _limbs_to_int(*_k_sum(_vec(a)))
 
 
+def beaver(
+    c: tuple[np.ndarray, np.ndarray],
+    b: tuple[np.ndarray, np.ndarray],
+    a: tuple[np.ndarray, np.ndarray],
+    d: np.ndarray,
+    e: np.ndarray,
+    alpha: int,
+    add_de: bool,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Beaver's output shares in one pass: ``(c + d b + e a [+ d e], c_m + d b_m + e a_m +
+    alpha d e)`` from (value, MAC) pairs ``c``, ``b``, ``a`` and public ``d``, ``e``."""
+    arrays = [_vec(v) for v in (*c, *b, *a, d, e)]
+    n = arrays[0].shape[0]
+    if any(v.shape[0] != n for v in arrays):
+        raise ValueError("beaver: operands differ in length")
+    zx, zm = np.empty((n, 2), np.uint64), np.empty((n, 2), np.uint64)
+    al0, al1 = _int_limbs(alpha)
+    _k_beaver(zx, zm, *arrays, al0, al1, add_de)
+    return zx, zm
+
+
 def warmup() -> None:
     """Compile every kernel now (otherwise each compiles on its first call)."""
     a = from_ints([1, 2])
@@ -561,6 +605,7 @@ def warmup() -> None:
         kvv(o, a, a)
         kvs(o, a, c0, c1)
     _k_neg(o, a)
+    _k_beaver(o, zeros(2), a, a, a, a, a, a, a, a, c0, c1, True)
     _k_dot(a, a)
     _k_sum(a)
     _k_first_unreduced(a)

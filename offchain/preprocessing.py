@@ -104,6 +104,7 @@ class OrgMaterial:
     mask_bits: int
     truncs: tuple[Shared, Shared]  # (<r>, <r mod 2^trunc_bits>)
     trunc_bits: int
+    trunc_mask_bits: int
     _cursors: dict[str, _Cursor] = field(default_factory=dict, repr=False)
 
     def __repr__(self) -> str:  # never print key shares or shares
@@ -197,6 +198,7 @@ class OrgMaterial:
                 "k": self.k,
                 "mask_bits": self.mask_bits,
                 "trunc_bits": self.trunc_bits,
+                "trunc_mask_bits": self.trunc_mask_bits,
                 "sections": [[name, len(v)] for name, v in sections],
             },
             sort_keys=True,
@@ -248,6 +250,7 @@ class OrgMaterial:
                 mask_bits=int(header["mask_bits"]),
                 truncs=(sh("trunc.r"), sh("trunc.low")),
                 trunc_bits=int(header["trunc_bits"]),
+                trunc_mask_bits=int(header["trunc_mask_bits"]),
             )
         except MaterialError:
             raise
@@ -316,6 +319,7 @@ class Dealer:
                 mask_bits=needs.mask_bits if e else 0,
                 truncs=(st[i], slow[i]),
                 trunc_bits=tb,
+                trunc_mask_bits=needs.trunc_mask_bits if tr else 0,
             )
             for i in range(n)
         ]

@@ -210,6 +210,8 @@ class SecretArray:
     def _ints(self, value: Public) -> list[int]:
         if isinstance(value, int):
             return [value] * self.size
+        if not isinstance(value, list | tuple | range | np.ndarray):
+            raise TypeError(f"cannot combine a SecretArray with {type(value).__name__}")
         return [int(v) for v in np.asarray(value, dtype=object).ravel()]
 
 
