@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from offchain.compare import mask_bits_for
-from offchain.engine import Engine, ProtocolAbort
+from offchain.compare import open_masked, xnor_public
+from offchain.engine import Engine
 from offchain.shares import Shared
 
 
@@ -57,17 +57,10 @@ def bit_decompose(engine: Engine, x: Shared, k: int) -> Shared:
     See the module docstring for rounds and preprocessing."""
     f, ar = engine.field, engine.arith
     n = len(x)
-    r, r_bits = engine.material.take_edabits(n, k)
-    if engine.material.mask_bits != mask_bits_for(k, f.bits):
-        raise ProtocolAbort("edaBit masks are narrower than the statistical security requires")
-    (c,) = engine.open(ar.add(x, r), label="bitdec")
-    c_bits = f.low_bits(c, k)
-    cb = f.from_bits(c_bits)
-    # ~r_i = 1 - r_i;  g = c AND ~r = c - c r;  p = c XOR ~r = 1 - c - r + 2 c r
-    g = ar.mul_public(ar.add_const(ar.scale(r_bits, -1), 1), cb)
-    p = ar.add_public(
-        ar.mul_public(r_bits, f.add_scalar(f.mul_scalar(cb, 2), -1)), f.from_bits(1 - c_bits)
-    )
+    c_bits, _, r_bits = open_masked(engine, x, k, "bitdec")
+    # ~r_i = 1 - r_i;  g = c AND ~r;  p = c XOR ~r = 1 - (c XOR r)
+    g = ar.mul_public(ar.add_const(ar.scale(r_bits, -1), 1), f.from_bits(c_bits))
+    p = xnor_public(engine, r_bits, c_bits)
     # Carry-in 1 at position 0: G_0 = g_0 + p_0 (g and p are never both 1).
     first = _flat(n, k, np.array([0]))
     g = _scatter(g, first, ar.add(g[first], p[first]))

@@ -59,6 +59,29 @@ def _interleave(parts: list[Shared], n: int, widths: list[int]) -> Shared:
     return Shared(join([p.x for p in parts]), join([p.m for p in parts]))
 
 
+def open_masked(engine: Engine, x: Shared, m: int, label: str) -> tuple[np.ndarray, Shared, Shared]:
+    """Open ``c = x + r`` for fresh edaBits ``r`` of ``m`` shared low bits (one round).
+
+    Returns the public low ``m`` bits of ``c`` (``uint8``, ``(n, m)``), ``<r>`` and its shared
+    low bits. ``x`` must be non-negative and at most ``m + 1`` bits, so that ``c`` hides it
+    (statistical distance ``2^-kappa``) and does not wrap mod p.
+    """
+    f = engine.field
+    r, r_bits = engine.material.take_edabits(len(x), m)
+    if engine.material.mask_bits != mask_bits_for(m, f.bits):
+        raise ProtocolAbort("edaBit masks are narrower than the statistical security requires")
+    (c,) = engine.open(engine.arith.add(x, r), label=label)
+    return f.low_bits(c, m), r, r_bits
+
+
+def xnor_public(engine: Engine, r_bits: Shared, c_bits: np.ndarray) -> Shared:
+    """``1 - (r_i XOR c_i)`` for shared ``r_i`` and public ``c_i``: local,
+    ``(2 c_i - 1) r_i + (1 - c_i)``."""
+    f, ar = engine.field, engine.arith
+    two_c_minus_1 = f.add_scalar(f.mul_scalar(f.from_bits(c_bits), 2), -1)
+    return ar.add_public(ar.mul_public(r_bits, two_c_minus_1), f.from_bits(1 - c_bits))
+
+
 def triples_for(m: int) -> int:
     """Triples one ``[c < r]`` on ``m`` bits consumes: a G product per pair at each level,
     a P product per pair except the lowest, whose P is never needed."""
@@ -82,10 +105,8 @@ def public_less_than_bits(
     ``P`` is never used, so it is not computed (its column holds a placeholder).
     """
     f, ar = engine.field, engine.arith
-    one_minus_c = f.from_bits(1 - c_bits)
-    two_c_minus_1 = f.add_scalar(f.mul_scalar(f.from_bits(c_bits), 2), -1)
-    g = ar.mul_public(r_bits, one_minus_c)
-    p = ar.add_public(ar.mul_public(r_bits, two_c_minus_1), one_minus_c)
+    g = ar.mul_public(r_bits, f.from_bits(1 - c_bits))
+    p = xnor_public(engine, r_bits, c_bits)  # r_i XOR (1 - c_i)
     width = m
     while width > 1:
         pairs = width // 2
@@ -116,12 +137,8 @@ def less_than_zero(engine: Engine, z: Shared, bits: int) -> Shared:
     f, ar = engine.field, engine.arith
     m = bits - 1
     n = len(z)
-    r, r_bits = engine.material.take_edabits(n, m)
-    if engine.material.mask_bits != mask_bits_for(m, f.bits):
-        raise ProtocolAbort("edaBit masks are narrower than the statistical security requires")
     x = ar.add_const(z, 1 << m)
-    (c,) = engine.open(ar.add(x, r), label="ltz")
-    c_low_bits = f.low_bits(c, m)
+    c_low_bits, _, r_bits = open_masked(engine, x, m, "ltz")
     c_low = _from_low(f, c_low_bits, m)
     r_low = _weighted_sum(engine, r_bits, n, m)
     u = public_less_than_bits(engine, c_low_bits, r_bits, n, m)
@@ -173,18 +190,9 @@ def equal_zero(engine: Engine, z: Shared, bits: int) -> Shared:
     the product of ``1 - (c_i XOR r_i)``, each linear in ``r_i`` for public ``c_i``.
     ``1 + ceil(log2 m)`` rounds (6 for 32-bit inputs), ``m - 1`` triples, one edaBit.
     """
-    f, ar = engine.field, engine.arith
     m = bits - 1
-    n = len(z)
-    r, r_bits = engine.material.take_edabits(n, m)
-    if engine.material.mask_bits != mask_bits_for(m, f.bits):
-        raise ProtocolAbort("edaBit masks are narrower than the statistical security requires")
-    (c,) = engine.open(ar.add(ar.add_const(z, 1 << m), r), label="eqz")
-    c_bits = f.low_bits(c, m)
-    one_minus_c = f.from_bits(1 - c_bits)
-    two_c_minus_1 = f.add_scalar(f.mul_scalar(f.from_bits(c_bits), 2), -1)
-    same = ar.add_public(ar.mul_public(r_bits, two_c_minus_1), one_minus_c)
-    return _product_of_bits(engine, same, n, m)
+    c_bits, _, r_bits = open_masked(engine, engine.arith.add_const(z, 1 << m), m, "eqz")
+    return _product_of_bits(engine, xnor_public(engine, r_bits, c_bits), len(z), m)
 
 
 def equal(engine: Engine, a: Shared, b: Shared, bits: int) -> Shared:

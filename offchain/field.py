@@ -108,8 +108,8 @@ class Field(ABC):
 
     @abstractmethod
     def from_seed(self, seed: bytes, n: int) -> Vec:
-        """``n`` elements expanded from ``seed`` by SHAKE-256 (negligible bias): public
-        challenges that everyone derives alike."""
+        """``n`` elements expanded from ``seed`` (AES-CTR keyed by its hash; negligible bias):
+        public challenges that everyone derives alike."""
 
     @abstractmethod
     def add(self, a: Vec, b: Vec) -> Vec:
@@ -315,7 +315,7 @@ class PrimeField(Field):
 
     def from_seed(self, seed: bytes, n: int) -> Vec:
         width = self.byte_length + 16  # 128 extra bits: modular bias below 2^-128
-        raw = hashlib.shake_256(seed).digest(width * n)
+        raw = keystream(hashlib.sha256(seed).digest(), width * n)
         return self._arr(
             int.from_bytes(raw[i : i + width], "big") % self.p for i in range(0, len(raw), width)
         )
