@@ -7,9 +7,15 @@ was computed. Inputs are validated here, before anything is posted on-chain.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import reduce
+from operator import mul
 from typing import Any
 
+from offchain.counting import count_needs
+from offchain.engine import Engine
+from offchain.field import Field
 from offchain.preprocessing import Needs
+from offchain.sectypes import SecretArray, secret_input
 
 INPUT_BITS = 32  # signed inputs in [-2^31, 2^31)
 MAX_ORGS = 7  # the product of 7 such inputs (< 2^224) fits the BN254 field's signed range
@@ -33,14 +39,21 @@ class SumProductJob:
                 f"--orgs {self.orgs}: this job needs between {MIN_ORGS} and {MAX_ORGS} orgs"
             )
 
-    @property
-    def triples(self) -> int:
-        """Beaver triples the job consumes (one per secure multiplication)."""
-        return self.orgs - 1
+    def compute(self, inputs: list[SecretArray]) -> list[SecretArray]:
+        """The job itself, written as the plaintext algorithm would be: ``[sum, product]``."""
+        return [sum(inputs[1:], inputs[0]), reduce(mul, inputs)]
 
-    def needs(self) -> Needs:
-        """Exactly the preprocessing one session of this job consumes."""
-        return Needs(triples=self.triples, masks=(1,) * self.orgs)
+    def program(self, engine: Engine, own: int | None = None) -> list[SecretArray]:
+        """Input every org's value (``own`` at this org) and compute the outputs."""
+        inputs = [
+            secret_input(engine, [own] if o == engine.index and own is not None else None, o, 1)
+            for o in range(self.orgs)
+        ]
+        return self.compute(inputs)
+
+    def needs(self, field: Field) -> Needs:
+        """Exactly the preprocessing one session of this job consumes, counted by a dry run."""
+        return count_needs(self.program, self.orgs, field)
 
     def description(self) -> dict[str, Any]:
         """What is computed, on which schema: the document behind the on-chain job hash."""

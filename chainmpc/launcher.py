@@ -273,7 +273,7 @@ class Run:
 
     def sacrifice(self) -> None:
         """Sacrifice check, then the MAC check of its openings on-chain (checkpoint 0)."""
-        failed = self._each(lambda p: p.sacrifice(self.job.triples, self.batch_hashes))
+        failed = self._each(lambda p: p.sacrifice(self.job, self.batch_hashes))
         self.checkpoint()
         if any(failed):
             # The MAC check passed, so the openings are genuine: the dealt triple is bad.
@@ -290,14 +290,14 @@ class Run:
             self._alive()
 
     def input(self) -> None:
-        """Each org commits to its input on-chain, then shares it."""
+        """Each org commits to its input on-chain (before anyone shares anything)."""
         for p, v in zip(self.peers, self.inputs, strict=True):
             p.commit_input(v)
-        self._each(lambda p: p.share_inputs(self.inputs[p.me.index]))
 
     def compute(self) -> None:
-        """Sum (local) and product (Beaver rounds)."""
-        self._each(lambda p: p.compute(self.job))
+        """Each org shares its input (masked broadcast), then the job runs: the sum is local,
+        the product takes one Beaver round per multiplication."""
+        self._each(lambda p: p.run_job(self.job, self.inputs[p.me.index]))
 
     def output(self) -> None:
         """Commit and reveal output shares; the final MAC check finalises the session."""

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from functools import reduce
-from operator import mul
 from pathlib import Path
 
 from eth_account.signers.local import LocalAccount
@@ -21,7 +19,7 @@ from chainmpc.job import SumProductJob
 from offchain.cache import OrgCache
 from offchain.engine import CheckpointShare, Engine
 from offchain.field import field_for
-from offchain.sectypes import SecretArray, secret_input
+from offchain.sectypes import SecretArray
 from offchain.shares import Shared
 from offchain.transcript import challenge
 from offchain.transport import PeerNetwork
@@ -95,7 +93,6 @@ class OrgPeer:
         )
         self.engine: Engine | None = None
         self._checkpoint: tuple[CheckpointShare, bytes] | None = None
-        self._inputs: list[SecretArray] = []
         self._outputs: list[SecretArray] = []
 
     def __repr__(self) -> str:
@@ -114,23 +111,17 @@ class OrgPeer:
         tamper = self.cheat if self.cheat in ("share", "mac") else None
         self.engine = Engine(material, self.network, self.tag, tamper=tamper)
 
-    def sacrifice(self, triples: int, batch_hashes: list[bytes]) -> int:
-        """Sacrifice-check the job's triples (returns how many failed); ``t`` comes from the
-        committed batch hashes, fixed before anyone could know it."""
+    def sacrifice(self, job: SumProductJob, batch_hashes: list[bytes]) -> int:
+        """Sacrifice-check the triples the job needs (counted here, not taken from the
+        service's word); returns how many failed. ``t`` comes from the committed batch
+        hashes, fixed before anyone could know it."""
+        triples = job.needs(self.field).triples
         (t,) = challenge(self.field.p, self.tag, b"sacrifice", *batch_hashes, count=1)
         return self._engine.sacrifice(triples, t)
 
-    def share_inputs(self, value: int) -> None:
-        """Secret-share every org's input (this org supplies its own)."""
-        for owner in range(len(self.participants)):
-            mine = [value] if owner == self.me.index else None
-            self._inputs.append(secret_input(self._engine, mine, owner, 1))
-
-    def compute(self, job: SumProductJob) -> None:
-        """The job itself, written as the plaintext algorithm would be."""
-        total = sum(self._inputs[1:], self._inputs[0])
-        product = reduce(mul, self._inputs)
-        self._outputs = [total, product]
+    def run_job(self, job: SumProductJob, value: int) -> None:
+        """Share every org's input (this org supplies ``value``) and compute the job."""
+        self._outputs = job.program(self._engine, value)
 
     # -- chain steps ---------------------------------------------------------------------
 

@@ -57,12 +57,13 @@ def preprocess(
         raise ServiceError(
             f"session {session} has {len(info.participants)} orgs; job wants {job.orgs}"
         )
-    needs = job.needs()
+    fld = field_for(info.modulus)
+    needs = job.needs(fld)
     progress(
         f"dealing {needs.triples} checked triples (+ sacrifice partners), "
         f"{sum(needs.masks)} input masks for {job.orgs} orgs"
     )
-    materials = Dealer(field_for(info.modulus), job.orgs).deal(session, needs, corrupt_triple)
+    materials = Dealer(fld, job.orgs).deal(session, needs, corrupt_triple)
     hashes = []
     for address, material in zip(info.participants, materials, strict=True):
         name, key, _ = consortium.org_info(address)

@@ -1,0 +1,67 @@
+"""Counting what a job consumes matches what a real run takes, to the item."""
+
+from __future__ import annotations
+
+from harness import FIELDS, run_parties, sigma_sum
+
+from offchain.argmax import argmax
+from offchain.compare import triples_for
+from offchain.counting import count_needs
+from offchain.engine import Engine
+from offchain.preprocessing import Dealer, MaterialError
+from offchain.sectypes import SecretArray, reveal, secret_input
+
+FIELD = FIELDS["m127"]
+
+
+def program(e: Engine) -> list[SecretArray]:
+    a = secret_input(e, [3, -1, 7, 7] if e.index == 0 else None, 0, 4)
+    b = secret_input(e, [2, 5, -4, 9] if e.index == 1 else None, 1, 4)
+    c = secret_input(e, [1] if e.index == 2 else None, 2, 1)
+    smaller = a < b
+    prod = a * b
+    (best,), idx = argmax(prod)
+    return [smaller, prod, best, idx, c * c]
+
+
+def test_counted_needs_are_exactly_what_a_real_run_consumes() -> None:
+    needs = count_needs(program, 3, FIELD)
+    # 4 comparisons and 3 tournament comparisons; 4 + 1 + 3 (selection, 2 fields) multiplications
+    assert needs.masks == (4, 4, 1)
+    assert needs.edabits == 4 + 3
+    assert needs.triples == triples_for(32) * 7 + 4 + 1 + 2 * 3
+    assert needs.k == 32 and needs.truncations == 0
+
+    def real(e: Engine):
+        assert e.sacrifice(needs.triples, 12345) == 0
+        out = reveal(*program(e))
+        with_nothing_left = [
+            e.material.remaining_triples,
+            *(len(e.material.masks[o]) - e.material._cursor(f"masks/{o}").used for o in range(3)),
+            len(e.material.edabits[0]) - e.material._cursor("edabits").used,
+        ]
+        return out, with_nothing_left, e.checkpoint()
+
+    materials = Dealer(FIELD, 3).deal(1, needs)
+    results = run_parties(materials, real)
+    out, left, _ = results[0]
+    assert out == [[0, 1, 0, 1], [6, -5, -28, 63], [63], [3], [1]]
+    assert left == [0, 0, 0, 0, 0]  # dealt exactly what was consumed
+    assert sigma_sum([cp for *_, cp in results], FIELD) == 0
+
+
+def test_one_item_short_is_refused() -> None:
+    needs = count_needs(program, 3, FIELD)
+    short = Dealer(FIELD, 3).deal(
+        1, needs.__class__(**{**vars(needs), "edabits": needs.edabits - 1})
+    )
+
+    def real(e: Engine):
+        e.sacrifice(needs.triples, 1)
+        try:
+            program(e)
+        except MaterialError as exc:
+            return str(exc)
+        return "ran"
+
+    assert all("edaBits" in r for r in run_parties(short, real))
