@@ -9,9 +9,13 @@ reads like its NumPy plaintext version::
     same = a == b                       # 6 rounds, half the triples of <
 
 Values are signed integers of at most ``bits`` bits (default 32), embedded in the field;
-staying within that range is the caller's precondition (comparisons of values outside it are
-wrong, not insecure). Nothing is opened implicitly: only :func:`reveal` opens, and what it
-returns is still subject to the next MAC check.
+staying within that range is the caller's precondition: inputs are checked at the owner, but
+results of arithmetic are not (they cannot be, without opening them). A comparison of values
+outside the range gives a wrong answer, and its masked opening may wrap modulo p and so hide
+them less well: size the declared width for the largest intermediate value.
+
+Nothing is opened implicitly: only :func:`reveal` opens, and what it returns is still subject
+to the next MAC check.
 """
 
 from __future__ import annotations

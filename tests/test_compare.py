@@ -6,6 +6,8 @@ import random
 
 import pytest
 from harness import FIELDS, deal, run_parties, sigma_sum
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from offchain.bitdecomp import triples_for as bit_triples
 from offchain.compare import triples_for
@@ -124,3 +126,24 @@ def test_bit_decomposition_gives_twos_complement(field) -> None:
         assert bits[32 * j : 32 * (j + 1)] == [(v >> i) & 1 for i in range(32)]
     assert rounds == 7  # open + log2(32) prefix levels + final XOR
     assert sigma_sum([cp for *_, cp in results], field) == 0
+
+
+@settings(max_examples=4, deadline=None)
+@given(st.lists(st.tuples(st.integers(LO, HI), st.integers(LO, HI)), min_size=1, max_size=12))
+def test_comparison_property(pairs: list[tuple[int, int]]) -> None:
+    field = FIELDS["m127"]
+    a_vals, b_vals = [p[0] for p in pairs], [p[1] for p in pairs]
+    (lt, gt, le, ge), _, _ = compare(field, a_vals, b_vals)[0]
+    assert lt == [int(a < b) for a, b in pairs] and ge == [int(a >= b) for a, b in pairs]
+    assert gt == [int(a > b) for a, b in pairs] and le == [int(a <= b) for a, b in pairs]
+
+
+def test_inputs_outside_the_declared_width_are_refused(field) -> None:
+    def job(e: Engine):
+        with pytest.raises(ValueError, match="outside the int32 range"):
+            secret_input(e, [HI + 1] if e.index == 0 else None, 0, 1)
+        return True
+
+    # Refused at the owner before anything is sent; the other org never starts the round.
+    mats = deal(1, 0, field=field)
+    assert run_parties(mats, job) == [True]
