@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from eth_account import Account
 from nacl.public import PrivateKey
@@ -389,5 +389,3 @@ def run_session(
             workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="chainmpc-")))
         return Run(chain, job, inputs, cheat, cheater, workdir, progress).execute()
 
-
-__all__: list[Any] = ["Outcome", "PhaseRecord", "deploy", "run_session", "explain_abort"]

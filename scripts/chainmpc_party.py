@@ -10,7 +10,11 @@ times, each section preceded by a barrier (an empty exchange):
 * ``lt``: ``--lt`` 32-bit secure less-than comparisons at once, then a MAC check.
 
 Inputs come from a seed every party knows, so each party can verify sample results against
-plaintext. Writes a JSON of times, bytes sent and rounds to ``--out``.
+plaintext. Writes a JSON of times, bytes sent and rounds to ``WORKDIR/result<i>.json``.
+
+Profiling: ``CHAINMPC_PROFILE_SECTION=lt CHAINMPC_PROFILE_OUT=/tmp/lt.prof`` makes party 0 run
+that section under cProfile (``CHAINMPC_BENCH_PROFILE=DIR`` in ``bench_engine.py`` profiles
+whole parties).
 """
 
 from __future__ import annotations
