@@ -388,4 +388,3 @@ def run_session(
         if workdir is None:
             workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="chainmpc-")))
         return Run(chain, job, inputs, cheat, cheater, workdir, progress).execute()
-
