@@ -258,11 +258,15 @@ class Run:
         ]
         if corrupt is not None:
             args += ["--corrupt-triple", str(corrupt)]
-        proc = subprocess.run(args, capture_output=True, text=True, timeout=600)
-        for line in proc.stdout.splitlines():
-            self.progress(f"  service: {line}")
-        if proc.returncode != 0:
-            raise ServiceError(proc.stderr.strip() or f"preprocess exited {proc.returncode}")
+        with subprocess.Popen(
+            args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        ) as proc:
+            assert proc.stdout is not None
+            for line in proc.stdout:  # relay the service's progress as it happens
+                self.progress(f"  service: {line.rstrip()}")
+            stderr = proc.stderr.read() if proc.stderr else ""
+            if proc.wait(timeout=600) != 0:
+                raise ServiceError(stderr.strip() or f"preprocess exited {proc.returncode}")
         # The service sent its commitment from its own process; count it with this phase.
         (event,) = self.sessions.contract.events.PreprocessingCommitted().get_logs(
             from_block=0,

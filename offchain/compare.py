@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from offchain.engine import Engine, ProtocolAbort
+from offchain.field import Field, Vec
 from offchain.shares import Shared
 
 KAPPA = 40  # minimum statistical security of masked openings, in bits
@@ -139,7 +140,7 @@ def less_than_zero(engine: Engine, z: Shared, bits: int) -> Shared:
     n = len(z)
     x = ar.add_const(z, 1 << m)
     c_low_bits, _, r_bits = open_masked(engine, x, m, "ltz")
-    c_low = _from_low(f, c_low_bits, m)
+    c_low = from_low_bits(f, c_low_bits, m)
     r_low = _weighted_sum(engine, r_bits, n, m)
     u = public_less_than_bits(engine, c_low_bits, r_bits, n, m)
     # x mod 2^m = c_low - r_low + 2^m u ;  bit_m(x) = (x - x mod 2^m) / 2^m
@@ -148,8 +149,8 @@ def less_than_zero(engine: Engine, z: Shared, bits: int) -> Shared:
     return ar.add_const(ar.scale(top, -1), 1)
 
 
-def _from_low(f, bits, m: int):  # noqa: ANN001, ANN202
-    """Public integers from their low ``m`` bits (``uint8`` ``(n, m)``)."""
+def from_low_bits(f: Field, bits: np.ndarray, m: int) -> Vec:
+    """Public field elements from their low ``m`` bits (``uint8``, shape ``(n, m)``)."""
     out = f.zeros(bits.shape[0])
     for i in range(m):
         out = f.add(out, f.mul_scalar(f.from_bits(bits[:, i].copy()), 1 << i))

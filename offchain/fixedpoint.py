@@ -44,7 +44,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from offchain.compare import KAPPA, less_than, triples_for
+from offchain.compare import KAPPA, from_low_bits, less_than, triples_for
 from offchain.engine import Engine, ProtocolAbort
 from offchain.field import Field
 from offchain.preprocessing import MaterialError, Needs
@@ -114,8 +114,7 @@ def trunc_pr(engine: Engine, x: Shared, m: int, width: int) -> Shared:
     shift = 1 << (width - 1)
     shifted = ar.add_const(x, shift)
     (c,) = engine.open(ar.add(shifted, r), label="trunc")
-    low = (1 << m) - 1
-    c_low = f.from_ints(v & low for v in f.to_ints(c))
+    c_low = from_low_bits(f, f.low_bits(c, m), m)
     # (x + 2^(l-1) - c_low + r_low) is a multiple of 2^m: divide exactly in the field.
     y = ar.add(ar.add_public(shifted, f.sub(f.zeros(len(x)), c_low)), r_low)
     y = ar.scale(y, pow(1 << m, -1, f.p))
