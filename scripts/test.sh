@@ -4,16 +4,17 @@
 # ganache node its integration tests need).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+PY="${PYTHON:-$(command -v python || command -v python3)}"
 
-python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+"$PY" -m pip install --quiet --disable-pip-version-check -e '.[test]'
 npm ci --no-audit --no-fund --loglevel=error
 
-ruff check .
-ruff format --check offchain onchain chainmpc
-python -m onchain.compile --check
+"$PY" -m ruff check .
+"$PY" -m ruff format --check offchain onchain chainmpc scripts
+"$PY" -m onchain.compile --check
 
 set +e
-python -m pytest -q "$@"
+"$PY" -m pytest -q "$@"
 rc=$?
 set -e
 if [ "$rc" -eq 5 ]; then
