@@ -91,3 +91,16 @@ def test_audit_rejects_a_non_contract(ganache_url: str) -> None:
         "audit", "--rpc", ganache_url, "--consortium", "0x" + "11" * 20, "--session", "1"
     )
     assert proc.returncode == 1 and "no contract at" in proc.stderr
+
+
+def test_deploy_prints_linked_contract_addresses(ganache_url: str) -> None:
+    proc = chainmpc("deploy", "--rpc", ganache_url)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    w3 = Web3(Web3.HTTPProvider(ganache_url))
+    assert w3.eth.get_code(doc["consortium"]) and w3.eth.get_code(doc["manager"])
+    from onchain.clients import ConsortiumClient
+
+    consortium = ConsortiumClient(w3, doc["consortium"])
+    assert consortium.session_manager() == doc["manager"]
+    assert consortium.admin() == doc["admin"]
