@@ -276,12 +276,15 @@ class Run:
         self.log.add(TxRecord(self.log.phase, "commitPreprocessing", "service", gas))
 
     def sacrifice(self) -> None:
-        """Sacrifice check, then the MAC check of its openings on-chain (checkpoint 0)."""
-        failed = self._each(lambda p: p.sacrifice(self.job, self.batch_hashes))
+        """Sacrifice and bit checks, then the MAC check of their openings on-chain
+        (checkpoint 0)."""
+        failed = [
+            d for d in self._each(lambda p: p.check_material(self.job, self.batch_hashes)) if d
+        ]
         self.checkpoint()
-        if any(failed):
-            # The MAC check passed, so the openings are genuine: the dealt triple is bad.
-            self.peers[0].abort(b"sacrifice-failed")
+        if failed:
+            # The MAC check passed, so the openings are genuine: the dealt material is bad.
+            self.peers[0].abort(failed[0])
             self._alive()
 
     def checkpoint(self) -> None:
@@ -366,10 +369,12 @@ def explain_abort(abort: AbortInfo, orgs: list[OrgIdentity]) -> str:
         "share was tampered with (not attributable to a single org)",
         AbortReason.OUTPUT_MISMATCH: f"{culprit} revealed output shares that do not match "
         "its commitment",
-        AbortReason.PARTICIPANT_ABORT: "sacrifice check failed: the preprocessing service "
-        "dealt a bad triple (the MAC check vouched for the openings)"
-        if detail == "sacrifice-failed"
-        else f"a participant aborted: {detail}",
+        AbortReason.PARTICIPANT_ABORT: {
+            "sacrifice-failed": "sacrifice check failed: the preprocessing service dealt a bad "
+            "triple (the MAC check vouched for the openings)",
+            "bit-check-failed": "bit check failed: the preprocessing service dealt a mask bit "
+            "that is not 0 or 1 (the MAC check vouched for the openings)",
+        }.get(detail, f"a participant aborted: {detail}"),
         AbortReason.EXPIRED: "the session's deadline passed",
     }.get(abort.reason, f"aborted ({abort.reason.name})")
 

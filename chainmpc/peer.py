@@ -111,13 +111,18 @@ class OrgPeer:
         tamper = self.cheat if self.cheat in ("share", "mac") else None
         self.engine = Engine(material, self.network, self.tag, tamper=tamper)
 
-    def sacrifice(self, job: SumProductJob, batch_hashes: list[bytes]) -> int:
+    def check_material(self, job: SumProductJob, batch_hashes: list[bytes]) -> bytes | None:
         """Sacrifice-check the triples the job needs (counted here, not taken from the
-        service's word); returns how many failed. ``t`` comes from the committed batch
+        service's word), then check that every dealt mask bit is a bit. Returns the abort
+        detail of the first failed check, or None. ``t`` comes from the committed batch
         hashes, fixed before anyone could know it."""
-        triples = job.needs(self.field).triples
+        triples = job.needs(self.field).checked_triples
         (t,) = challenge(self.field.p, self.tag, b"sacrifice", *batch_hashes, count=1)
-        return self._engine.sacrifice(triples, t)
+        if self._engine.sacrifice(triples, t):
+            return b"sacrifice-failed"
+        if self._engine.check_bits():
+            return b"bit-check-failed"
+        return None
 
     def run_job(self, job: SumProductJob, value: int) -> None:
         """Share every org's input (this org supplies ``value``) and compute the job."""

@@ -68,7 +68,7 @@ def open_masked(engine: Engine, x: Shared, m: int, label: str) -> tuple[np.ndarr
     (statistical distance ``2^-kappa``) and does not wrap mod p.
     """
     f = engine.field
-    r, r_bits = engine.material.take_edabits(len(x), m)
+    r, r_bits = engine.take_edabits(len(x), m)
     if engine.material.mask_bits != mask_bits_for(m, f.bits):
         raise ProtocolAbort("edaBit masks are narrower than the statistical security requires")
     (c,) = engine.open(engine.arith.add(x, r), label=label)

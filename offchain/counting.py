@@ -82,6 +82,12 @@ class _CountingEngine(Engine):
     """An engine whose multiplications draw (and count) zero triples directly, and whose
     inputs count masks without waiting for another org's broadcast."""
 
+    def take_edabits(self, count: int, k: int) -> tuple[Shared, Shared]:
+        return self.material.take_edabits(count, k)
+
+    def take_truncations(self, count: int, bits: int) -> tuple[Shared, Shared]:
+        return self.material.take_truncations(count, bits)
+
     def input(self, values: object, owner: int, count: int) -> Shared:
         masks, _ = self.material.take_masks(owner, count)
         return masks

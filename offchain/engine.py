@@ -11,7 +11,8 @@ values in one communication round. Its rules (PROTOCOLS.md):
 * preprocessing is taken from :class:`~offchain.preprocessing.OrgMaterial` through cursors
   that only move forward; :meth:`Engine.mul` uses only sacrifice-checked triples.
 
-Rounds: :meth:`open`, :meth:`input` and :meth:`mul` one each; :meth:`sacrifice` two.
+Rounds: :meth:`open`, :meth:`input` and :meth:`mul` one each; :meth:`sacrifice` and
+:meth:`check_bits` two each.
 """
 
 from __future__ import annotations
@@ -85,6 +86,7 @@ class Engine:
         self._checkpoints = 0
         self._tamper = tamper
         self._checked: tuple[Shared, ...] | None = None  # sacrifice-checked (a, b, c)
+        self._bits_checked = False
         self._checked_used = 0
 
     def __repr__(self) -> str:
@@ -161,7 +163,7 @@ class Engine:
 
     # -- multiplication ------------------------------------------------------------------
 
-    def mul(self, x: Shared, y: Shared) -> Shared:
+    def mul(self, x: Shared, y: Shared, label: str = "mul") -> Shared:
         """Beaver multiplication ``x * y`` elementwise, one round for the whole vector.
 
         Opens ``d = x - a`` and ``e = y - b`` (uniformly masked, so they may wait for the next
@@ -171,7 +173,7 @@ class Engine:
             raise ProtocolAbort("mul: operand vectors differ in length")
         a, b, c = self._take_checked(len(x))
         ar, f = self.arith, self.field
-        d, e = self.open(ar.sub(x, a), ar.sub(y, b), label="mul")
+        d, e = self.open(ar.sub(x, a), ar.sub(y, b), label=label)
         z, zm = f.beaver((c.x, c.m), (b.x, b.m), (a.x, a.m), d, e, ar.alpha_i, self.index == 0)
         return Shared(z, zm)
 
@@ -218,6 +220,43 @@ class Engine:
             )
             self._checked_used = 0
         return failed
+
+    def check_bits(self) -> int:
+        """Check that every dealt mask bit is 0 or 1; returns the number of failed checks
+        (0 or 1: the check is batched).
+
+        ``<z_j> = <b_j> * <b_j>`` by Beaver (one sacrifice-checked triple per bit), then open
+        ``w = sum_j rho_j (z_j - b_j)`` with ``rho`` expanded from the transcript digest after
+        the squares' openings; ``w = 0`` unless some ``b_j`` is not a bit, except with
+        probability ``1/p``. Two rounds. Like the sacrifice, its openings need the next
+        checkpoint's MAC check before the outcome can be trusted.
+        """
+        bits = self.material.random_bits()
+        if not len(bits):
+            self._bits_checked = True
+            return 0
+        f = self.field
+        diff = self.arith.sub(self.mul(bits, bits, label="bit-check/square"), bits)
+        seed = b"chainmpc/bit-check" + self.session_tag + self.transcript.digest()
+        rho = f.from_seed(seed, len(bits))
+        w = Shared(f.from_ints([f.dot(rho, diff.x)]), f.from_ints([f.dot(rho, diff.m)]))
+        (opened,) = self.open(w, label="bit-check")
+        self._bits_checked = f.to_ints(opened) == [0]
+        return 0 if self._bits_checked else 1
+
+    def take_edabits(self, count: int, k: int) -> tuple[Shared, Shared]:
+        """edaBits from the material, only once :meth:`check_bits` has passed."""
+        self._require_checked_bits(count)
+        return self.material.take_edabits(count, k)
+
+    def take_truncations(self, count: int, bits: int) -> tuple[Shared, Shared]:
+        """Truncation masks from the material, only once :meth:`check_bits` has passed."""
+        self._require_checked_bits(count)
+        return self.material.take_truncations(count, bits)
+
+    def _require_checked_bits(self, count: int) -> None:
+        if count and not self._bits_checked:
+            raise ProtocolAbort("mask bits are used only after check_bits() has passed")
 
     # -- MAC check -----------------------------------------------------------------------
 

@@ -110,7 +110,7 @@ def trunc_pr(engine: Engine, x: Shared, m: int, width: int) -> Shared:
     dealt = engine.material.trunc_mask_bits
     if len(x) and not width + KAPPA <= dealt <= f.bits - 2:
         raise ProtocolAbort("truncation masks are narrower than the statistical security needs")
-    r, r_low = engine.material.take_truncations(len(x), m)
+    r, r_low = engine.take_truncations(len(x), m)
     shift = 1 << (width - 1)
     shifted = ar.add_const(x, shift)
     (c,) = engine.open(ar.add(shifted, r), label="trunc")

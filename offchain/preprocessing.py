@@ -5,7 +5,12 @@ Per session the dealer draws a fresh MAC key ``alpha`` and deals to every org: i
 uses: each is sacrifice-checked against a partner that is then thrown away); input masks
 ``<r>`` whose value only the owning org learns; and, for comparisons, *edaBits*: a random
 ``<r>`` of ``mask_bits`` bits together with shared bits ``<r_0>, ..., <r_{k-1}>`` of its low
-``k`` bits (Escudero et al., CRYPTO 2020; with a dealer they are plain preprocessing).
+``k`` bits (Escudero et al., CRYPTO 2020); and, for fixed point, truncation masks.
+
+Masks are dealt as their bits only: every org computes ``<r> = sum_i 2^i <r_i>`` itself, so
+``r`` and its low bits agree by construction, and a dealer can cheat on them only by dealing
+a "bit" that is not 0 or 1 — which :meth:`~offchain.engine.Engine.check_bits` catches before
+use, with one checked triple per bit (``Needs.bit_checks``).
 The dealer keeps nothing after :meth:`Dealer.deal` returns (DESIGN.md, "Trust model").
 
 Material is handed out through cursors that only move forward, so an item can be taken once.
@@ -43,6 +48,16 @@ class Needs:
     truncations: int = 0  # truncation pairs (<r>, <r mod 2^trunc_bits>)
     trunc_bits: int = 16
     trunc_mask_bits: int = 0  # total bits of a truncation mask (0: none)
+
+    @property
+    def bit_checks(self) -> int:
+        """Dealt random bits, each checked (one triple) before use."""
+        return self.edabits * self.mask_bits + self.truncations * self.trunc_mask_bits
+
+    @property
+    def checked_triples(self) -> int:
+        """Triples the orgs sacrifice-check: the job's plus those of the bit check."""
+        return self.triples + self.bit_checks
 
     def __add__(self, other: Needs) -> Needs:
         def pick(name: str, count: str) -> dict[str, int]:
@@ -99,10 +114,10 @@ class OrgMaterial:
     triples: tuple[Shared, Shared, Shared]
     masks: dict[int, Shared]
     own_masks: Vec  # clear values of the masks owned by this org
-    edabits: tuple[Shared, Shared]  # (<r>, <bits> flattened element-major)
+    edabits: Shared  # every bit of every edaBit mask, element-major (count x mask_bits)
     k: int
     mask_bits: int
-    truncs: tuple[Shared, Shared]  # (<r>, <r mod 2^trunc_bits>)
+    truncs: Shared  # every bit of every truncation mask (count x trunc_mask_bits)
     trunc_bits: int
     trunc_mask_bits: int
     _cursors: dict[str, _Cursor] = field(default_factory=dict, repr=False)
@@ -110,7 +125,7 @@ class OrgMaterial:
     def __repr__(self) -> str:  # never print key shares or shares
         return (
             f"OrgMaterial(session={self.session}, org={self.org}, "
-            f"triples={self.remaining_triples}, edabits={len(self.edabits[0])})"
+            f"triples={self.remaining_triples}, edabits={self.edabit_count})"
         )
 
     def _cursor(self, name: str) -> _Cursor:
@@ -135,24 +150,43 @@ class OrgMaterial:
         clear = self.own_masks[s] if owner == self.org else None
         return self.masks[owner][s], clear
 
+    @property
+    def edabit_count(self) -> int:
+        """edaBits dealt."""
+        return len(self.edabits) // self.mask_bits if self.mask_bits else 0
+
+    @property
+    def truncation_count(self) -> int:
+        """Truncation masks dealt."""
+        return len(self.truncs) // self.trunc_mask_bits if self.trunc_mask_bits else 0
+
+    def random_bits(self) -> Shared:
+        """Every dealt mask bit (edaBits, then truncation masks), for the bit check."""
+        return Shared.concat([self.edabits, self.truncs])
+
     def take_edabits(self, count: int, k: int) -> tuple[Shared, Shared]:
         """The next ``count`` edaBits: ``<r>`` and its low ``k`` bits (``count * k`` shares,
-        element-major)."""
+        element-major). ``r`` is recomputed here from its dealt bits."""
         if count and k != self.k:
             raise MaterialError(f"edaBits were dealt for {self.k}-bit values, not {k}-bit")
-        r, bits = self.edabits
-        s = self._cursor("edabits").take(count, len(r), "edaBits")
-        return r[s], bits[s.start * self.k : s.stop * self.k]
+        s = self._cursor("edabits").take(count, self.edabit_count, "edaBits")
+        bits = self.edabits[s.start * self.mask_bits : s.stop * self.mask_bits]
+        r = _weighted(self.field, bits, count, self.mask_bits, self.mask_bits)
+        return r, _columns(bits, count, self.mask_bits, k)
 
     def take_truncations(self, count: int, bits: int) -> tuple[Shared, Shared]:
-        """The next ``count`` truncation pairs ``(<r>, <r mod 2^bits>)``."""
+        """The next ``count`` truncation pairs ``(<r>, <r mod 2^bits>)``, from dealt bits."""
         if count and bits != self.trunc_bits:
             raise MaterialError(
                 f"truncation pairs were dealt for {self.trunc_bits} bits, not {bits}"
             )
-        r, low = self.truncs
-        s = self._cursor("truncs").take(count, len(r), "truncation pairs")
-        return r[s], low[s]
+        s = self._cursor("truncs").take(count, self.truncation_count, "truncation pairs")
+        width = self.trunc_mask_bits
+        dealt = self.truncs[s.start * width : s.stop * width]
+        return (
+            _weighted(self.field, dealt, count, width, width),
+            _weighted(self.field, dealt, count, width, bits),
+        )
 
     # -- encoding ------------------------------------------------------------------------
 
@@ -172,16 +206,11 @@ class OrgMaterial:
                 (f"masks.{owner}.m", self.masks[owner].m),
             ]
         out.append(("masks.own", self.own_masks))
-        r, bits = self.edabits
         out += [
-            ("edabits.r.x", r.x),
-            ("edabits.r.m", r.m),
-            ("edabits.bits.x", bits.x),
-            ("edabits.bits.m", bits.m),
-            ("trunc.r.x", self.truncs[0].x),
-            ("trunc.r.m", self.truncs[0].m),
-            ("trunc.low.x", self.truncs[1].x),
-            ("trunc.low.m", self.truncs[1].m),
+            ("edabits.x", self.edabits.x),
+            ("edabits.m", self.edabits.m),
+            ("trunc.x", self.truncs.x),
+            ("trunc.m", self.truncs.m),
         ]
         return out
 
@@ -245,10 +274,10 @@ class OrgMaterial:
                 triples=(sh("triples.a"), sh("triples.b"), sh("triples.c")),
                 masks={o: sh(f"masks.{o}") for o in owners},
                 own_masks=vecs["masks.own"],
-                edabits=(sh("edabits.r"), sh("edabits.bits")),
+                edabits=sh("edabits"),
                 k=int(header["k"]),
                 mask_bits=int(header["mask_bits"]),
-                truncs=(sh("trunc.r"), sh("trunc.low")),
+                truncs=sh("trunc"),
                 trunc_bits=int(header["trunc_bits"]),
                 trunc_mask_bits=int(header["trunc_mask_bits"]),
             )
@@ -266,13 +295,19 @@ class Dealer:
     n: int
 
     def deal(
-        self, session: int, needs: Needs, corrupt_triple: int | None = None
+        self,
+        session: int,
+        needs: Needs,
+        corrupt_triple: int | None = None,
+        corrupt_bit: int | None = None,
     ) -> list[OrgMaterial]:
-        """Deal what ``needs`` asks for: ``2 * needs.triples`` triples (each checked one with
-        its sacrifice partner adjacent: pairs ``(2j, 2j+1)``), the input masks, the edaBits.
+        """Deal what ``needs`` asks for: ``2 * needs.checked_triples`` triples (each checked
+        one with its sacrifice partner adjacent: pairs ``(2j, 2j+1)``), the input masks, and
+        the bits of the edaBits and truncation masks.
 
-        ``corrupt_triple`` deals triple number k with ``c = ab + 1``: fault injection, so that
-        users and tests can watch the sacrifice check catch a cheating dealer.
+        Fault injection, so that users and tests can watch the checks catch a cheating dealer:
+        ``corrupt_triple`` deals triple number k with ``c = ab + 1``; ``corrupt_bit`` deals
+        edaBit bit number k as 2.
         """
         f, n = self.field, self.n
         if len(needs.masks) > n:
@@ -281,7 +316,7 @@ class Dealer:
         alpha_shares = f.to_ints(f.random(n - 1)) if n > 1 else []
         alpha_shares.append((alpha - sum(alpha_shares)) % f.p)
 
-        t = 2 * needs.triples
+        t = 2 * needs.checked_triples
         a, b = f.random(t), f.random(t)
         c = f.mul(a, b)
         if corrupt_triple is not None:
@@ -295,14 +330,17 @@ class Dealer:
             clear[owner] = f.random(count)
             masks[owner] = share_vector(f, clear[owner], alpha, n)
 
-        e, k = needs.edabits, needs.k
-        r, low = _masks_with_low_bits(f, e, needs.mask_bits, k)
-        sr, sbits = share_vector(f, r, alpha, n), share_vector(f, low, alpha, n)
-
-        tr, tb = needs.truncations, needs.trunc_bits
-        t_r, t_bits = _masks_with_low_bits(f, tr, needs.trunc_mask_bits, tb)
-        t_low = _weighted(f, t_bits, tr, tb)
-        st, slow = share_vector(f, t_r, alpha, n), share_vector(f, t_low, alpha, n)
+        e, tr = needs.edabits, needs.truncations
+        if e and not needs.k <= needs.mask_bits < f.bits - 1:
+            raise MaterialError(f"an edaBit of {needs.mask_bits} bits does not fit")
+        if tr and not needs.trunc_bits <= needs.trunc_mask_bits < f.bits - 1:
+            raise MaterialError(f"a truncation mask of {needs.trunc_mask_bits} bits does not fit")
+        eda = f.random_bits(e * needs.mask_bits)
+        trunc = f.random_bits(tr * needs.trunc_mask_bits)
+        if corrupt_bit is not None:  # fault injection: a "bit" that is 2
+            bump = [1 if j == corrupt_bit else 0 for j in range(len(eda))]
+            eda = f.add(eda, f.from_ints(bump))
+        s_eda, s_trunc = share_vector(f, eda, alpha, n), share_vector(f, trunc, alpha, n)
 
         return [
             OrgMaterial(
@@ -314,34 +352,37 @@ class Dealer:
                 triples=(sa[i], sb[i], sc[i]),
                 masks={o: masks[o][i] for o in range(n)},
                 own_masks=clear[i],
-                edabits=(sr[i], sbits[i]),
-                k=k,
+                edabits=s_eda[i],
+                k=needs.k,
                 mask_bits=needs.mask_bits if e else 0,
-                truncs=(st[i], slow[i]),
-                trunc_bits=tb,
+                truncs=s_trunc[i],
+                trunc_bits=needs.trunc_bits,
                 trunc_mask_bits=needs.trunc_mask_bits if tr else 0,
             )
             for i in range(n)
         ]
 
 
-def _masks_with_low_bits(f: Field, count: int, mask_bits: int, k: int) -> tuple[Vec, Vec]:
-    """``count`` uniform values of ``mask_bits`` bits and their low ``k`` bits (0/1 elements,
-    ``count * k``, element-major)."""
-    if not count:
-        return f.zeros(0), f.zeros(0)
-    if mask_bits < k or mask_bits >= f.bits - 1:
-        raise MaterialError(f"a mask of {mask_bits} bits does not fit {k} low bits and the field")
-    all_bits = f.random_bits(count * mask_bits)
-    value = _weighted(f, all_bits, count, mask_bits)
-    tail = all_bits.shape[1:]  # (2,) for Mersenne127 limbs, () for object arrays
-    grid = all_bits.reshape((count, mask_bits, *tail))
-    return value, np.ascontiguousarray(grid[:, :k]).reshape((count * k, *tail))
+def _weighted(f: Field, bits: Shared, count: int, width: int, upto: int) -> Shared:
+    """``sum_{i < upto} 2^i <b_{j, i}>`` for each of ``count`` rows of ``width`` bit shares
+    (local: public coefficients need no MAC key)."""
+
+    def one(v: Vec) -> Vec:
+        out = f.zeros(count)
+        for i in range(upto):
+            out = f.add(out, f.mul_scalar(v[i::width], 1 << i))
+        return out
+
+    return Shared(one(bits.x), one(bits.m))
 
 
-def _weighted(f: Field, bits: Vec, count: int, width: int) -> Vec:
-    """``sum_i 2^i bits[j * width + i]`` for each of ``count`` elements."""
-    out = f.zeros(count)
-    for i in range(width):
-        out = f.add(out, f.mul_scalar(bits[i::width], 1 << i))
-    return out
+def _columns(bits: Shared, count: int, width: int, k: int) -> Shared:
+    """The first ``k`` of ``width`` bit columns, element-major, as contiguous arrays."""
+
+    def one(v: Vec) -> Vec:
+        tail = v.shape[1:]  # (2,) for Mersenne127 limbs, () for object arrays
+        return np.ascontiguousarray(v.reshape((count, width, *tail))[:, :k]).reshape(
+            (count * k, *tail)
+        )
+
+    return Shared(one(bits.x), one(bits.m))

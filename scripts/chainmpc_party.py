@@ -3,8 +3,8 @@
 Loads its sealed batch from its cache, connects to the other parties over encrypted TCP, then
 times, each section preceded by a barrier (an empty exchange):
 
-* ``sacrifice``: the sacrifice check of every triple plus a peer-to-peer MAC check of its
-  openings (preprocessing, online part);
+* ``sacrifice``: the sacrifice check of every triple, the check that every dealt mask bit is
+  a bit, and a peer-to-peer MAC check of their openings (preprocessing, checked by the orgs);
 * ``mul``: ``reps`` vectorised multiplications of ``--mul`` elements, then a MAC check of all
   their openings between the peers (commit, reveal: what an honest run must do);
 * ``lt``: ``--lt`` 32-bit secure less-than comparisons at once, then a MAC check.
@@ -85,12 +85,12 @@ def main() -> None:
         triples = setup["triples"]
 
         def sacrifice() -> int:
-            failed = engine.sacrifice(triples, SACRIFICE_T)
+            failed = engine.sacrifice(triples, SACRIFICE_T) or engine.check_bits()
             mac_check_between_peers(engine)
             return failed
 
         if section("sacrifice", sacrifice):
-            raise SystemExit("sacrifice check failed")
+            raise SystemExit("sacrifice or bit check failed")
 
         rng = random.Random(args.seed)
         lo, hi = -(2**31), 2**31 - 1

@@ -66,3 +66,10 @@ def run_parties(
 def sigma_sum(shares: list, field: Field) -> int:
     """Sum of the orgs' MAC-check shares: 0 iff the check passes."""
     return sum(s.sigma for s in shares) % field.p
+
+
+def prepare(engine: Engine, triples: int, t: int = 12345) -> None:
+    """Prepare an engine as a session does: sacrifice-check ``triples`` for the program plus
+    one per dealt mask bit, then check those bits."""
+    assert engine.sacrifice(triples + len(engine.material.random_bits()), t) == 0
+    assert engine.check_bits() == 0

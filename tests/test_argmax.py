@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 import pytest
-from harness import FIELDS, deal, run_parties, sigma_sum
+from harness import FIELDS, deal, prepare, run_parties, sigma_sum
 
 from offchain.argmax import argmax, maximum
 from offchain.engine import Engine
@@ -29,7 +29,7 @@ def test_equality_edge_and_random_values(field) -> None:
     n = len(a_vals)
 
     def job(e: Engine):
-        assert e.sacrifice(2 * 31 * n, T) == 0
+        prepare(e, 2 * 31 * n)
         a = secret_input(e, a_vals if e.index == 0 else None, 0, n)
         b = secret_input(e, b_vals if e.index == 1 else None, 1, n)
         before = e.rounds
@@ -50,7 +50,7 @@ def run_argmax(field, values: list[int], dens: list[int] | None = None):
     n = len(values)
 
     def job(e: Engine):
-        assert e.sacrifice(400 * n, T) == 0
+        prepare(e, 400 * n)
         v = secret_input(e, values if e.index == 0 else None, 0, n)
         if dens is None:
             (best,), idx = argmax(v)

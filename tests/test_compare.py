@@ -5,13 +5,14 @@ from __future__ import annotations
 import random
 
 import pytest
-from harness import FIELDS, deal, run_parties, sigma_sum
+from harness import FIELDS, deal, prepare, run_parties, sigma_sum
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from offchain.bitdecomp import triples_for as bit_triples
-from offchain.compare import triples_for
+from offchain.compare import mask_bits_for, triples_for
 from offchain.engine import Engine, ProtocolAbort
+from offchain.preprocessing import Dealer, Needs
 from offchain.sectypes import reveal, secret_input
 
 T = 987654321
@@ -29,7 +30,7 @@ def compare(field, a_vals: list[int], b_vals: list[int], tamper=None):
     per_lt = triples_for(32)
 
     def job(e: Engine):
-        assert e.sacrifice(4 * per_lt * n, T) == 0
+        prepare(e, 4 * per_lt * n)
         a = secret_input(e, a_vals if e.index == 0 else None, 0, n)
         b = secret_input(e, b_vals if e.index == 1 else None, 1, n)
         before = e.rounds
@@ -72,7 +73,7 @@ def test_tampering_inside_a_comparison_fails_the_mac_check(field) -> None:
 
 def test_if_else_and_public_operands(field) -> None:
     def job(e: Engine):
-        assert e.sacrifice(400, T) == 0
+        prepare(e, 400)
         a = secret_input(e, [5, -9, 0] if e.index == 0 else None, 0, 3)
         b = secret_input(e, [2, 4, 0] if e.index == 1 else None, 1, 3)
         c = a < b
@@ -88,7 +89,7 @@ def test_if_else_and_public_operands(field) -> None:
 
 def test_edabits_must_match_the_width(field) -> None:
     def job(e: Engine):
-        e.sacrifice(100, T)
+        prepare(e, 100)
         x = secret_input(e, [1] if e.index == 0 else None, 0, 1, bits=16)
         with pytest.raises(Exception, match="edaBits were dealt for 32-bit"):
             _ = x < x
@@ -110,7 +111,7 @@ def test_bit_decomposition_gives_twos_complement(field) -> None:
     n = len(values)
 
     def job(e: Engine):
-        assert e.sacrifice(bit_triples(32) * n, T) == 0
+        prepare(e, bit_triples(32) * n)
         x = secret_input(e, values if e.index == 0 else None, 0, n)
         before = e.rounds
         bits = x.to_bits()
@@ -147,3 +148,30 @@ def test_inputs_outside_the_declared_width_are_refused(field) -> None:
     # Refused at the owner before anything is sent; the other org never starts the round.
     mats = deal(1, 0, field=field)
     assert run_parties(mats, job) == [True]
+
+
+def test_a_dealt_non_bit_is_caught_before_use(field) -> None:
+    """A dealer that deals a mask "bit" of 2 (which would skew comparisons) fails the bit
+    check; the MAC check passes, so the evidence is against the dealer, not an org."""
+    needs = Needs(triples=0, masks=(1, 1), edabits=3, k=32, mask_bits=mask_bits_for(32, field.bits))
+
+    def job(e: Engine):
+        assert e.sacrifice(needs.checked_triples, T) == 0
+        x = secret_input(e, [1] if e.index == 0 else None, 0, 1)
+        with pytest.raises(ProtocolAbort, match="only after check_bits"):
+            _ = x < 2
+        return e.check_bits(), e.checkpoint()
+
+    honest = run_parties(Dealer(field, 2).deal(1, needs), job)
+    assert [failed for failed, _ in honest] == [0, 0]
+    cheat = run_parties(Dealer(field, 2).deal(1, needs, corrupt_bit=40), job)
+    assert [failed for failed, _ in cheat] == [1, 1]
+    assert sigma_sum([cp for _, cp in cheat], field) == 0
+
+
+def test_demo_reports_a_failed_bit_check() -> None:
+    from chainmpc.launcher import explain_abort
+    from onchain.clients import AbortInfo, AbortReason
+
+    info = AbortInfo(AbortReason.PARTICIPANT_ABORT, "0x" + "00" * 20, 0, b"bit-check-failed")
+    assert "mask bit that is not 0 or 1" in explain_abort(info, [])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from harness import FIELDS, run_parties, sigma_sum
 
 from offchain.argmax import argmax
@@ -33,12 +35,14 @@ def test_counted_needs_are_exactly_what_a_real_run_consumes() -> None:
     assert needs.k == 32 and needs.truncations == 0
 
     def real(e: Engine):
-        assert e.sacrifice(needs.triples, 12345) == 0
+        assert e.sacrifice(needs.checked_triples, 12345) == 0
+        assert e.check_bits() == 0
         out = reveal(*program(e))
         with_nothing_left = [
             e.material.remaining_triples,
+            len(e._checked[0]) - e._checked_used,  # checked triples not used by the job
             *(len(e.material.masks[o]) - e.material._cursor(f"masks/{o}").used for o in range(3)),
-            len(e.material.edabits[0]) - e.material._cursor("edabits").used,
+            e.material.edabit_count - e.material._cursor("edabits").used,
         ]
         return out, with_nothing_left, e.checkpoint()
 
@@ -46,18 +50,18 @@ def test_counted_needs_are_exactly_what_a_real_run_consumes() -> None:
     results = run_parties(materials, real)
     out, left, _ = results[0]
     assert out == [[0, 1, 0, 1], [6, -5, -28, 63], [63], [3], [1]]
-    assert left == [0, 0, 0, 0, 0]  # dealt exactly what was consumed
+    assert left == [0, 0, 0, 0, 0, 0]  # dealt exactly what was consumed
     assert sigma_sum([cp for *_, cp in results], FIELD) == 0
 
 
 def test_one_item_short_is_refused() -> None:
     needs = count_needs(program, 3, FIELD)
-    short = Dealer(FIELD, 3).deal(
-        1, needs.__class__(**{**vars(needs), "edabits": needs.edabits - 1})
-    )
+    short_needs = replace(needs, edabits=needs.edabits - 1)
+    short = Dealer(FIELD, 3).deal(1, short_needs)
 
     def real(e: Engine):
-        e.sacrifice(needs.triples, 1)
+        e.sacrifice(short_needs.checked_triples, 1)
+        e.check_bits()
         try:
             program(e)
         except MaterialError as exc:

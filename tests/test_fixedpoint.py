@@ -12,7 +12,7 @@ import random
 from fractions import Fraction
 
 import pytest
-from harness import FIELDS, run_parties, sigma_sum
+from harness import FIELDS, prepare, run_parties, sigma_sum
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -93,7 +93,7 @@ def test_add_sub_mul_dot_truncate(field: Field) -> None:
     n = len(A)
 
     def job(e: Engine):
-        assert e.sacrifice(3 * n, T) == 0
+        prepare(e, 3 * n)
         a = secret_fixed_input(e, A if e.index == 0 else None, 0, n)
         b = secret_fixed_input(e, B if e.index == 1 else None, 1, n)
         r0 = e.rounds
@@ -151,6 +151,7 @@ def test_probabilistic_rounding_is_unbiased() -> None:
     vals = [ULP, -ULP, 12.0]  # 1 ulp / 4 rounds to 0 or 1 ulp, 3/4 of the time to 0
 
     def job(e: Engine):
+        prepare(e, 0)
         x = secret_fixed_input(e, vals * (n // 3) if e.index == 0 else None, 0, n // 3 * 3)
         return reveal_fixed(x.truncate(2)), e.checkpoint()
 
@@ -171,7 +172,7 @@ def test_small_products_are_within_two_ulp_of_the_float_product() -> None:
     ys = [rng.uniform(-1, 1) for _ in range(n)]
 
     def job(e: Engine):
-        assert e.sacrifice(n, T) == 0
+        prepare(e, n)
         a = secret_fixed_input(e, xs if e.index == 0 else None, 0, n)
         b = secret_fixed_input(e, ys if e.index == 0 else None, 0, n)
         return reveal_fixed(a * b), e.checkpoint()
@@ -195,7 +196,7 @@ def test_comparisons_exact(name: str, edge: list[float]) -> None:
     triples = (5 * triples_for(48) + 1) * n  # five comparisons and one if_else
 
     def job(e: Engine):
-        assert e.sacrifice(triples, T) == 0
+        prepare(e, triples)
         a = secret_fixed_input(e, av if e.index == 0 else None, 0, n)
         b = secret_fixed_input(e, bv if e.index == 1 else None, 1, n)
         r0 = e.rounds
@@ -219,6 +220,7 @@ def test_comparisons_exact(name: str, edge: list[float]) -> None:
 
 def test_comparisons_need_edabits_of_the_full_width(field: Field) -> None:
     def job(e: Engine):
+        prepare(e, 0)
         x = secret_fixed_input(e, [1.0] if e.index == 0 else None, 0, 1)
         with pytest.raises(MaterialError, match="k >= 48"):
             _ = x < 2.0
@@ -246,7 +248,7 @@ def test_reciprocal_and_division(name: str, count: int) -> None:
     r_triples, r_truncs, _ = division_cost(numerator=False)
 
     def job(e: Engine):
-        assert e.sacrifice((triples + r_triples) * count, T) == 0
+        prepare(e, (triples + r_triples) * count)
         x = secret_fixed_input(e, xs if e.index == 0 else None, 0, count)
         a = secret_fixed_input(e, nums if e.index == 1 else None, 1, count)
         r0 = e.rounds
@@ -271,6 +273,7 @@ def test_public_divisor_and_range_checks() -> None:
     field = FIELDS["m127"]
 
     def job(e: Engine):
+        prepare(e, 0)
         x = secret_fixed_input(e, [10.0, -7.5, 0.0] if e.index == 0 else None, 0, 3)
         with pytest.raises(ZeroDivisionError):
             _ = x / 0.0
@@ -292,7 +295,7 @@ def test_public_divisor_and_range_checks() -> None:
 
 def test_tampering_with_a_beaver_opening_fails_the_mac_check(field: Field) -> None:
     def job(e: Engine):
-        assert e.sacrifice(4, T) == 0
+        prepare(e, 4)
         a = secret_fixed_input(e, [1.5, -2.0, 3.25] if e.index == 0 else None, 0, 3)
         b = secret_fixed_input(e, [2.0, 2.0, -1.0] if e.index == 1 else None, 1, 3)
         return reveal_fixed(a * b), e.checkpoint()
@@ -303,7 +306,7 @@ def test_tampering_with_a_beaver_opening_fails_the_mac_check(field: Field) -> No
 
 def test_too_few_truncation_pairs_is_a_material_error(field: Field) -> None:
     def job(e: Engine):
-        assert e.sacrifice(3, T) == 0
+        prepare(e, 3)
         a = secret_fixed_input(e, [1.0, 2.0, 3.0] if e.index == 0 else None, 0, 3)
         with pytest.raises(MaterialError, match="needs 3 more truncation pairs, 1 left"):
             _ = a * 0.5
@@ -351,7 +354,7 @@ def test_mul_and_add_match_plaintext(name: str, data: list[tuple[float, float]])
     xs, ys = [d[0] for d in data], [d[1] for d in data]
 
     def job(e: Engine):
-        assert e.sacrifice(n, T) == 0
+        prepare(e, n)
         a = secret_fixed_input(e, xs if e.index == 0 else None, 0, n)
         b = secret_fixed_input(e, ys if e.index == 1 else None, 1, n)
         return reveal_fixed(a + b, a * b, a - b), e.checkpoint()

@@ -8,7 +8,7 @@ from nacl.public import PrivateKey
 
 from offchain.cache import OrgCache, batch_hash, seal
 from offchain.field import FieldError
-from offchain.preprocessing import MaterialError, OrgMaterial
+from offchain.preprocessing import Dealer, MaterialError, Needs, OrgMaterial
 
 
 @pytest.fixture(params=sorted(FIELDS))
@@ -49,13 +49,25 @@ def test_dealt_shares_reconstruct_with_valid_macs(field) -> None:
         r = open_([m.masks[owner] for m in mats])
         assert field.to_ints(mats[owner].own_masks) == r
         assert all(len(m.own_masks) == 1 for m in mats)
-    r = open_([m.edabits[0] for m in mats])
-    bits = open_([m.edabits[1] for m in mats])
+    edabits = [m.take_edabits(3, 32) for m in mats]  # r recomputed locally from dealt bits
+    r = open_([e[0] for e in edabits])
+    bits = open_([e[1] for e in edabits])
+    dealt = open_([m.edabits for m in mats])
     k, mask_bits = mats[0].k, mats[0].mask_bits
-    assert set(bits) <= {0, 1}
+    assert set(dealt) <= {0, 1} and len(dealt) == 3 * mask_bits
     for j, v in enumerate(r):
-        assert v < 2**mask_bits
+        assert v == sum(b << i for i, b in enumerate(dealt[j * mask_bits : (j + 1) * mask_bits]))
         assert v % 2**k == sum(b << i for i, b in enumerate(bits[j * k : (j + 1) * k]))
+
+
+def test_truncation_masks_agree_with_their_low_part(field) -> None:
+    needs = Needs(truncations=4, trunc_bits=16, trunc_mask_bits=80)
+    mats = Dealer(field, 2).deal(1, needs)
+    pairs = [m.take_truncations(4, 16) for m in mats]
+    r = [sum(v) % field.p for v in zip(*(field.to_ints(p[0].x) for p in pairs), strict=True)]
+    low = [sum(v) % field.p for v in zip(*(field.to_ints(p[1].x) for p in pairs), strict=True)]
+    assert all(x < 2**80 and x % 2**16 == y for x, y in zip(r, low, strict=True))
+    assert needs.bit_checks == 4 * 80 and needs.checked_triples == 320
 
 
 def test_material_round_trips_and_hides_secrets_in_repr(field) -> None:
@@ -77,7 +89,7 @@ def test_malformed_material_is_rejected(mutate) -> None:
 
 def test_items_are_handed_out_once(field) -> None:
     mat = deal(2, 1, field=field, edabits=1)[0]
-    mat.take_triples(2)
+    mat.take_triples(2 * (1 + mat.mask_bits))  # the job's triple + one per dealt bit, paired
     with pytest.raises(MaterialError, match="0 left"):
         mat.take_triples(1)
     mat.take_masks(0, 1)

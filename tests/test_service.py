@@ -75,7 +75,9 @@ def test_service_fills_each_cache_and_commits_matching_hashes(session, tmp_path)
         name = f"org{k + 1}"
         cache = OrgCache(tmp_path / "caches" / name)
         material = cache.consume(sid, d.sessions.batch_hash(sid, address), keys[name])
-        assert material.org == k and material.remaining_triples == 2 * SumProductJob(3).triples
+        needs = SumProductJob(3).needs(material.field)
+        assert needs.triples == 2 and needs.masks == (1, 1, 1)  # two products, one input each
+        assert material.org == k and material.remaining_triples == 2 * needs.checked_triples
     again = preprocess(chain, d, sid, key_file, tmp_path / "other")
     assert again.returncode == 1 and "PREPROCESSED, not awaiting preprocessing" in again.stderr
 
