@@ -242,6 +242,8 @@ class Engine:
         w = Shared(f.from_ints([f.dot(rho, diff.x)]), f.from_ints([f.dot(rho, diff.m)]))
         (opened,) = self.open(w, label="bit-check")
         self._bits_checked = f.to_ints(opened) == [0]
+        if self._bits_checked:
+            self.material.derive_masks()  # preprocessing work, kept out of the online phase
         return 0 if self._bits_checked else 1
 
     def take_edabits(self, count: int, k: int) -> tuple[Shared, Shared]:

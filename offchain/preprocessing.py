@@ -121,6 +121,7 @@ class OrgMaterial:
     trunc_bits: int
     trunc_mask_bits: int
     _cursors: dict[str, _Cursor] = field(default_factory=dict, repr=False)
+    _derived: tuple[Shared, Shared, Shared, Shared] | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:  # never print key shares or shares
         return (
@@ -164,15 +165,28 @@ class OrgMaterial:
         """Every dealt mask bit (edaBits, then truncation masks), for the bit check."""
         return Shared.concat([self.edabits, self.truncs])
 
+    def derive_masks(self) -> None:
+        """Compute every ``<r> = sum_i 2^i <r_i>`` (and the low parts) from the dealt bits,
+        once, so that the online phase only slices (local, no communication)."""
+        if self._derived is not None:
+            return
+        f, e, t = self.field, self.edabit_count, self.truncation_count
+        self._derived = (
+            _weighted(f, self.edabits, e, self.mask_bits, self.mask_bits),
+            _columns(self.edabits, e, self.mask_bits, self.k),
+            _weighted(f, self.truncs, t, self.trunc_mask_bits, self.trunc_mask_bits),
+            _weighted(f, self.truncs, t, self.trunc_mask_bits, self.trunc_bits),
+        )
+
     def take_edabits(self, count: int, k: int) -> tuple[Shared, Shared]:
         """The next ``count`` edaBits: ``<r>`` and its low ``k`` bits (``count * k`` shares,
-        element-major). ``r`` is recomputed here from its dealt bits."""
+        element-major). ``r`` is derived from its dealt bits (:meth:`derive_masks`)."""
         if count and k != self.k:
             raise MaterialError(f"edaBits were dealt for {self.k}-bit values, not {k}-bit")
         s = self._cursor("edabits").take(count, self.edabit_count, "edaBits")
-        bits = self.edabits[s.start * self.mask_bits : s.stop * self.mask_bits]
-        r = _weighted(self.field, bits, count, self.mask_bits, self.mask_bits)
-        return r, _columns(bits, count, self.mask_bits, k)
+        self.derive_masks()
+        r, low, _, _ = self._derived  # type: ignore[misc]
+        return r[s], low[s.start * k : s.stop * k]
 
     def take_truncations(self, count: int, bits: int) -> tuple[Shared, Shared]:
         """The next ``count`` truncation pairs ``(<r>, <r mod 2^bits>)``, from dealt bits."""
@@ -181,12 +195,9 @@ class OrgMaterial:
                 f"truncation pairs were dealt for {self.trunc_bits} bits, not {bits}"
             )
         s = self._cursor("truncs").take(count, self.truncation_count, "truncation pairs")
-        width = self.trunc_mask_bits
-        dealt = self.truncs[s.start * width : s.stop * width]
-        return (
-            _weighted(self.field, dealt, count, width, width),
-            _weighted(self.field, dealt, count, width, bits),
-        )
+        self.derive_masks()
+        _, _, r, low = self._derived  # type: ignore[misc]
+        return r[s], low[s]
 
     # -- encoding ------------------------------------------------------------------------
 
@@ -338,8 +349,7 @@ class Dealer:
         eda = f.random_bits(e * needs.mask_bits)
         trunc = f.random_bits(tr * needs.trunc_mask_bits)
         if corrupt_bit is not None:  # fault injection: a "bit" that is 2
-            bump = [1 if j == corrupt_bit else 0 for j in range(len(eda))]
-            eda = f.add(eda, f.from_ints(bump))
+            eda[corrupt_bit] = f.from_ints([2])[0]
         s_eda, s_trunc = share_vector(f, eda, alpha, n), share_vector(f, trunc, alpha, n)
 
         return [
@@ -369,7 +379,7 @@ def _weighted(f: Field, bits: Shared, count: int, width: int, upto: int) -> Shar
 
     def one(v: Vec) -> Vec:
         out = f.zeros(count)
-        for i in range(upto):
+        for i in range(upto if count else 0):
             out = f.add(out, f.mul_scalar(v[i::width], 1 << i))
         return out
 
@@ -381,6 +391,8 @@ def _columns(bits: Shared, count: int, width: int, k: int) -> Shared:
 
     def one(v: Vec) -> Vec:
         tail = v.shape[1:]  # (2,) for Mersenne127 limbs, () for object arrays
+        if not count:
+            return v[:0]
         return np.ascontiguousarray(v.reshape((count, width, *tail))[:, :k]).reshape(
             (count * k, *tail)
         )
