@@ -7,10 +7,12 @@ to the parties' caches (timed: ``deal``); each party then sacrifice-checks the t
 in the parties) and runs the online sections described in ``chainmpc_party.py``. Online times
 include the MAC check of everything opened. For MPyC (semi-honest, honest majority) see
 ``mpyc_bench.py``. Figures are reported as ratios of the two systems in the same run, since
-absolute times on a shared 2-core machine are not stable.
+absolute times on a shared 2-core machine are not stable. Each system runs ``--trials``
+times, alternating, and each throughput counts at its best trial (all trials are printed and
+kept in the JSON).
 
-    python scripts/bench_engine.py [--mul 100000] [--lt 10000] [--reps 3] [--json out.json]
-                                   [--plot out.png] [--no-mpyc]
+    python scripts/bench_engine.py [--mul 100000] [--lt 10000] [--reps 3] [--trials 3]
+                                   [--json out.json] [--plot out.png] [--no-mpyc]
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 from nacl.public import PrivateKey
 
@@ -138,6 +139,16 @@ def run_chainmpc(mul_n: int, lt_n: int, reps: int, seed: int = 1, timeout: float
     }
 
 
+def _best(runs: list[dict]) -> dict:
+    """Each throughput figure at its best trial (machines here are shared and noisy: the best
+    run measures the system, the others measure interference); other figures from trial 1."""
+    best = dict(runs[0])
+    for key in ("mul_per_s", "lt_per_s", "triples_per_s"):
+        if key in best:
+            best[key] = max(r[key] for r in runs)
+    return best
+
+
 def _table(rows: list[tuple[str, str, str, str]]) -> str:
     widths = [max(len(r[c]) for r in rows) for c in range(4)]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)) for r in rows]
@@ -173,16 +184,30 @@ def main() -> None:
     ap.add_argument("--json", type=Path, help="write the figures as JSON")
     ap.add_argument("--plot", type=Path, help="write a PNG bar chart of the ratios")
     ap.add_argument("--no-mpyc", action="store_true", help="skip MPyC (no ratios)")
+    ap.add_argument("--trials", type=int, default=3, help="runs per system; the best counts")
     args = ap.parse_args()
 
-    print(f"chainmpc: {args.mul} x {args.reps} multiplications, {args.lt} comparisons ...")
-    ours = run_chainmpc(args.mul, args.lt, args.reps)
-    theirs: dict[str, Any] | None = None
-    if not args.no_mpyc:
-        from mpyc_bench import run_mpyc
+    mine_runs: list[dict] = []
+    their_runs: list[dict] = []
+    for trial in range(1, args.trials + 1):  # alternate, so slow spells hit both systems
+        print(
+            f"[{trial}/{args.trials}] chainmpc: {args.mul} x {args.reps} multiplications, "
+            f"{args.lt} comparisons ...",
+            flush=True,
+        )
+        mine_runs.append(run_chainmpc(args.mul, args.lt, args.reps))
+        if not args.no_mpyc:
+            from mpyc_bench import run_mpyc
 
-        print("MPyC: same sizes ...")
-        theirs = run_mpyc(mul_n=args.mul, lt_n=args.lt, reps=args.reps)
+            print(f"[{trial}/{args.trials}] MPyC: same sizes ...", flush=True)
+            their_runs.append(run_mpyc(mul_n=args.mul, lt_n=args.lt, reps=args.reps))
+    ours = _best(mine_runs)
+    theirs = _best(their_runs) if their_runs else None
+    for name, runs in (("chainmpc", mine_runs), ("MPyC", their_runs)):
+        if runs:
+            muls = ", ".join(f"{r['mul_per_s']:,.0f}" for r in runs)
+            lts = ", ".join(f"{r['lt_per_s']:,.0f}" for r in runs)
+            print(f"{name} trials: mul/s {muls}; lt/s {lts}")
 
     keys = ["mul_per_s", "lt_per_s", "bytes_per_mul", "bytes_per_lt", "rounds_per_lt"]
     rows = [("figure", "chainmpc", "MPyC", "chainmpc / MPyC")]
@@ -198,7 +223,12 @@ def main() -> None:
             f"targets: mul >= 3x MPyC ({ours['mul_per_s'] / theirs['mul_per_s']:.1f}x), "
             f"lt >= 10x MPyC ({ours['lt_per_s'] / theirs['lt_per_s']:.1f}x)"
         )
-    doc = {"chainmpc": ours, "mpyc": theirs, "sizes": vars(args) | {"json": None, "plot": None}}
+    doc = {
+        "chainmpc": ours,
+        "mpyc": theirs,
+        "trials": {"chainmpc": mine_runs, "mpyc": their_runs},
+        "sizes": vars(args) | {"json": None, "plot": None},
+    }
     if args.json:
         args.json.write_text(json.dumps(doc, indent=2, default=str) + "\n")
     if args.plot and theirs:
