@@ -22,7 +22,9 @@ from chainmpc.launcher import Outcome, deploy, run_session
 from chainmpc.peer import CHEATS
 from chainmpc.service import ServiceError
 from chainmpc.service import preprocess as preprocess_session
+from offchain.engine import ProtocolAbort
 from offchain.preprocessing import MaterialError
+from offchain.transport import TransportError
 from onchain.audit import Auditor, AuditReport
 from onchain.clients import ConsortiumClient, SessionClient
 from onchain.connection import Chain, ChainError, connect
@@ -124,8 +126,15 @@ def demo(
             workdir,
             progress=lambda m: console.print(f"[dim]{time.perf_counter() - start:6.2f}s[/] {m}"),
         )
-    except (TransactionError, ChainError) as exc:
-        _fail(str(exc))
+    except (
+        TransactionError,
+        ChainError,
+        ServiceError,
+        MaterialError,
+        ProtocolAbort,
+        TransportError,
+    ) as exc:
+        _fail(f"{type(exc).__name__}: {exc}")
     _print_outcome(outcome, rpc)
     if json_path:
         json_path.write_text(json.dumps(_outcome_json(outcome), indent=2) + "\n")
@@ -297,7 +306,7 @@ def audit(session: int, rpc: str, consortium: str, as_json: bool) -> None:
         if not chain.w3.eth.get_code(chain.w3.to_checksum_address(consortium)):
             _fail(f"no contract at {consortium} on {rpc}")
         report = Auditor(chain.w3, consortium).audit(session)
-    except (ValueError, TransactionError) as exc:
+    except (ValueError, TransactionError, Web3Exception) as exc:
         _fail(f"cannot read session {session}: {exc}")
     if as_json:
         print(json.dumps(report.to_dict(), indent=2))

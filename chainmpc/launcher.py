@@ -205,7 +205,7 @@ class Run:
         """The service deals and commits; each org connects and loads its checked batch."""
         corrupt = 0 if self.cheat == "triple" else None
         if self.chain.rpc is None:  # the embedded chain lives in this process
-            self.batch_hashes = preprocess(
+            preprocess(
                 self.service,
                 self.consortium,
                 self.sessions,
@@ -216,9 +216,6 @@ class Run:
             )
         else:
             self._preprocess_in_own_process(corrupt)
-            self.batch_hashes = [
-                self.sessions.batch_hash(self.session, o.account.address) for o in self.orgs
-            ]
         self.peers = [
             OrgPeer(
                 o,
@@ -258,15 +255,16 @@ class Run:
         ]
         if corrupt is not None:
             args += ["--corrupt-triple", str(corrupt)]
+        lines: list[str] = []
         with subprocess.Popen(
-            args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         ) as proc:
             assert proc.stdout is not None
             for line in proc.stdout:  # relay the service's progress as it happens
-                self.progress(f"  service: {line.rstrip()}")
-            stderr = proc.stderr.read() if proc.stderr else ""
+                lines.append(line.rstrip())
+                self.progress(f"  service: {lines[-1]}")
             if proc.wait(timeout=600) != 0:
-                raise ServiceError(stderr.strip() or f"preprocess exited {proc.returncode}")
+                raise ServiceError(lines[-1] if lines else f"preprocess exited {proc.returncode}")
         # The service sent its commitment from its own process; count it with this phase.
         (event,) = self.sessions.contract.events.PreprocessingCommitted().get_logs(
             from_block=0,
@@ -278,9 +276,7 @@ class Run:
     def sacrifice(self) -> None:
         """Sacrifice and bit checks, then the MAC check of their openings on-chain
         (checkpoint 0)."""
-        failed = [
-            d for d in self._each(lambda p: p.check_material(self.job, self.batch_hashes)) if d
-        ]
+        failed = [d for d in self._each(lambda p: p.check_material(self.job)) if d]
         self.checkpoint()
         if failed:
             # The MAC check passed, so the openings are genuine: the dealt material is bad.
@@ -295,6 +291,8 @@ class Run:
         for p in self.peers:
             p.reveal_checkpoint()
             self._alive()
+        for p in self.peers:
+            p.confirm_checkpoint()
 
     def input(self) -> None:
         """Each org commits to its input on-chain (before anyone shares anything)."""

@@ -111,13 +111,14 @@ class OrgPeer:
         tamper = self.cheat if self.cheat in ("share", "mac") else None
         self.engine = Engine(material, self.network, self.tag, tamper=tamper)
 
-    def check_material(self, job: SumProductJob, batch_hashes: list[bytes]) -> bytes | None:
+    def check_material(self, job: SumProductJob) -> bytes | None:
         """Sacrifice-check the triples the job needs (counted here, not taken from the
         service's word), then check that every dealt mask bit is a bit. Returns the abort
-        detail of the first failed check, or None. ``t`` comes from the committed batch
-        hashes, fixed before anyone could know it."""
+        detail of the first failed check, or None. ``t`` comes from every batch hash as
+        committed on-chain, fixed before anyone could know it."""
         triples = job.needs(self.field).checked_triples
-        (t,) = challenge(self.field.p, self.tag, b"sacrifice", *batch_hashes, count=1)
+        hashes = [self.sessions.batch_hash(self.session, a) for a in self.participants]
+        (t,) = challenge(self.field.p, self.tag, b"sacrifice", *hashes, count=1)
         if self._engine.sacrifice(triples, t):
             return b"sacrifice-failed"
         if self._engine.check_bits():
@@ -133,7 +134,10 @@ class OrgPeer:
     def commit_input(self, value: int) -> None:
         """Post a salted commitment to this org's input."""
         encoded = [self.field.from_signed(value)]
-        commitment = input_commitment(encoded, new_salt(), self.me.account.address, self.session)
+        salt = new_salt()
+        # Kept (in memory, by this org only) so the org can later prove what it put in.
+        self.input_opening = (encoded, salt)
+        commitment = input_commitment(encoded, salt, self.me.account.address, self.session)
         self.sessions.commit_input(self.sender, self.session, commitment)
 
     def commit_checkpoint(self) -> None:
@@ -157,6 +161,11 @@ class OrgPeer:
         if self.cheat == "sigma" and share.checkpoint == 1:
             sigma = (sigma + 1) % self.field.p
         self.sessions.reveal_sigma(self.sender, self.session, sigma, salt)
+
+    def confirm_checkpoint(self) -> None:
+        """The contract accepted the current checkpoint: its openings are now vouched for."""
+        assert self._checkpoint is not None, "no checkpoint in progress"
+        self._engine.confirm_passed(self._checkpoint[0])
 
     def commit_output(self) -> None:
         """Output, round 1: commit to this org's value shares of the outputs."""

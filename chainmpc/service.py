@@ -60,7 +60,7 @@ def preprocess(
     fld = field_for(info.modulus)
     needs = job.needs(fld)
     progress(
-        f"dealing {needs.triples} checked triples (+ sacrifice partners), "
+        f"dealing {needs.checked_triples} checked triples (+ sacrifice partners), "
         f"{sum(needs.masks)} input masks for {job.orgs} orgs"
     )
     materials = Dealer(fld, job.orgs).deal(session, needs, corrupt_triple)
@@ -71,7 +71,7 @@ def preprocess(
         path = OrgCache(cache_root / name).deliver(session, sealed)
         hashes.append(batch_hash(sealed))
         progress(f"sealed {len(sealed):,} bytes for {name} -> {path}")
-    del materials  # the service forgets what it dealt
+    del materials, material  # the service forgets what it dealt
     sessions.commit_preprocessing(service, session, hashes)
     progress(f"committed {len(hashes)} batch hashes on-chain")
     return hashes

@@ -68,9 +68,7 @@ def open_masked(engine: Engine, x: Shared, m: int, label: str) -> tuple[np.ndarr
     (statistical distance ``2^-kappa``) and does not wrap mod p.
     """
     f = engine.field
-    r, r_bits = engine.take_edabits(len(x), m)
-    if engine.material.mask_bits != mask_bits_for(m, f.bits):
-        raise ProtocolAbort("edaBit masks are narrower than the statistical security requires")
+    r, r_bits = engine.take_edabits(len(x), m)  # checks the mask width before taking
     (c,) = engine.open(engine.arith.add(x, r), label=label)
     return f.low_bits(c, m), r, r_bits
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from offchain.compare import mask_bits_for
-from offchain.engine import Engine
+from offchain.engine import CheckpointShare, Engine
 from offchain.field import Field
 from offchain.preprocessing import Needs
 from offchain.shares import Shared
@@ -66,14 +66,16 @@ class _CountingMaterial:
     def take_edabits(self, count: int, k: int) -> tuple[Shared, Shared]:
         if count and self.k and k != self.k:
             raise ValueError(f"the job compares at {self.k} and {k} bits; one width per session")
-        self.k = k or self.k
+        if count:
+            self.k = k
         self.taken["edabits"] += count
         return self._zeros(count), self._zeros(count * k)
 
     def take_truncations(self, count: int, bits: int) -> tuple[Shared, Shared]:
         if count and self.trunc_bits and bits != self.trunc_bits:
             raise ValueError("the job truncates by several widths; one width per session")
-        self.trunc_bits = bits or self.trunc_bits
+        if count:
+            self.trunc_bits = bits
         self.taken["truncations"] += count
         return self._zeros(count), self._zeros(count)
 
@@ -84,6 +86,9 @@ class _CountingEngine(Engine):
 
     def take_edabits(self, count: int, k: int) -> tuple[Shared, Shared]:
         return self.material.take_edabits(count, k)
+
+    def check_between_peers(self) -> CheckpointShare:
+        return self.checkpoint()  # consumes no preprocessing
 
     def take_truncations(self, count: int, bits: int) -> tuple[Shared, Shared]:
         return self.material.take_truncations(count, bits)

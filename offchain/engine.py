@@ -69,7 +69,8 @@ class Engine:
         session_tag: bytes,
         tamper: str | None = None,
     ) -> None:
-        """``tamper`` ("share" or "mac") makes this org cheat once in its next multiplication:
+        """``tamper`` ("share" or "mac") makes this org cheat once, in the next opening labelled
+        "mul" (a job multiplication, not the bit check's squares):
         fault injection for demonstrating and testing detection, never set in a real run."""
         if network.n != material.n or network.index != material.org:
             raise ProtocolAbort("material was dealt for another org or another set of orgs")
@@ -86,7 +87,9 @@ class Engine:
         self._checkpoints = 0
         self._tamper = tamper
         self._checked: tuple[Shared, ...] | None = None  # sacrifice-checked (a, b, c)
-        self._bits_checked = False
+        self._bits_checked = False  # the bit check's opening was 0 ...
+        self._bits_checkpoint = -1  # ... and this checkpoint, which covers it, must pass
+        self._confirmed = 0  # checkpoints 0 .. _confirmed - 1 are known to have passed
         self._checked_used = 0
 
     def __repr__(self) -> str:
@@ -232,6 +235,7 @@ class Engine:
         checkpoint's MAC check before the outcome can be trusted.
         """
         bits = self.material.random_bits()
+        self._bits_checkpoint = self._checkpoints  # the next checkpoint vouches for the check
         if not len(bits):
             self._bits_checked = True
             return 0
@@ -247,8 +251,17 @@ class Engine:
         return 0 if self._bits_checked else 1
 
     def take_edabits(self, count: int, k: int) -> tuple[Shared, Shared]:
-        """edaBits from the material, only once :meth:`check_bits` has passed."""
+        """edaBits for ``k + 1``-bit values, only once :meth:`check_bits` has passed and only
+        if their masks are as wide as the statistical security requires."""
+        from offchain.compare import mask_bits_for  # compare builds on this module
+
         self._require_checked_bits(count)
+        need = mask_bits_for(k, self.field.bits)
+        if count and self.material.mask_bits != need:
+            raise ProtocolAbort(
+                f"edaBit masks of {self.material.mask_bits} bits do not match the {need} "
+                f"that {k + 1}-bit values need"
+            )
         return self.material.take_edabits(count, k)
 
     def take_truncations(self, count: int, bits: int) -> tuple[Shared, Shared]:
@@ -259,13 +272,22 @@ class Engine:
     def _require_checked_bits(self, count: int) -> None:
         if count and not self._bits_checked:
             raise ProtocolAbort("mask bits are used only after check_bits() has passed")
+        if count and self._confirmed <= self._bits_checkpoint:
+            raise ProtocolAbort(
+                "mask bits are used only after the MAC check covering check_bits() has passed"
+            )
+
+    def confirm_passed(self, share: CheckpointShare) -> None:
+        """Record that the checkpoint ``share`` belongs to passed (checked between peers, or
+        through the contract): its openings, and what they decided, can now be trusted."""
+        self._confirmed = max(self._confirmed, share.checkpoint + 1)
 
     # -- MAC check -----------------------------------------------------------------------
 
     def checkpoint(self) -> CheckpointShare:
         """Produce this org's share of the batched MAC check over every pending opening.
 
-        ``rho = SHAKE256(session, checkpoint, digest)`` expanded to one coefficient per value,
+        ``rho`` expanded from ``H(session, checkpoint, digest)`` (AES-CTR), one per value,
         ``sigma_i = sum rho_j m_i(a_j) - alpha_i sum rho_j a_j``; the values pass iff the orgs'
         ``sigma_i`` sum to 0. The pending list is cleared: the caller must now commit and
         reveal ``sigma`` and abort unless the check passes.
@@ -286,40 +308,46 @@ class Engine:
         self._checkpoints += 1
         return CheckpointShare(number, digest, sigma, count)
 
+    def check_between_peers(self) -> CheckpointShare:
+        """A checkpoint run over the peer channels instead of the contract (two rounds).
+
+        Round 1: every org sends its transcript digest and ``H(session, checkpoint, org,
+        sigma_i, salt_i)``; unequal digests abort. Round 2, only once all commitments are in:
+        every org reveals ``(sigma_i, salt_i)``. Raises :class:`ProtocolAbort` naming an org
+        whose reveal does not match its commitment, or if the shares do not sum to 0; on
+        success the checkpoint is confirmed (:meth:`confirm_passed`). Used for intermediate
+        checks; the check before the final output runs through the contract.
+        """
+        f = self.field
+        share = self.checkpoint()
+        salt = os.urandom(32)
+        sigma_bytes = share.sigma.to_bytes(f.byte_length, "big")
+
+        def commitment(org: int, sigma: bytes, salt_: bytes) -> bytes:
+            tag = self.session_tag + share.checkpoint.to_bytes(4, "big") + org.to_bytes(2, "big")
+            return hashlib.sha256(b"chainmpc/sigma" + tag + sigma + salt_).digest()
+
+        round1 = self.network.exchange(share.digest + commitment(self.index, sigma_bytes, salt))
+        if any(msg[:32] != share.digest for msg in round1):
+            raise ProtocolAbort(f"checkpoint {share.checkpoint}: transcript digests disagree")
+        reveals = self.network.exchange(sigma_bytes + salt)
+        self.rounds += 2
+        total = 0
+        for org, (msg, r) in enumerate(zip(round1, reveals, strict=True)):
+            sigma, salt_ = r[: f.byte_length], r[f.byte_length :]
+            if len(salt_) != 32 or commitment(org, sigma, salt_) != msg[32:]:
+                raise ProtocolAbort(f"org {org} revealed a MAC-check share that does not match")
+            total += int.from_bytes(sigma, "big")
+        if total % f.p:
+            raise ProtocolAbort(f"MAC check {share.checkpoint} failed: an opened value was altered")
+        self.confirm_passed(share)
+        return share
+
 
 def _concat(vectors: list[Vec]) -> Vec:
     return vectors[0] if len(vectors) == 1 else np.concatenate(vectors)
 
 
 def mac_check_between_peers(engine: Engine) -> CheckpointShare:
-    """A checkpoint run over the peer channels instead of the contract (two rounds).
-
-    Round 1: every org sends its transcript digest and ``H(checkpoint, org, sigma_i, salt_i)``;
-    unequal digests abort. Round 2, only once all commitments are in: every org reveals
-    ``(sigma_i, salt_i)``. Raises :class:`ProtocolAbort` naming an org whose reveal does not
-    match its commitment, or if the shares do not sum to 0. Used for intermediate checks; the
-    check before the final output runs through the contract.
-    """
-    f = engine.field
-    share = engine.checkpoint()
-    salt = os.urandom(32)
-    sigma_bytes = share.sigma.to_bytes(f.byte_length, "big")
-
-    def commitment(org: int, sigma: bytes, salt_: bytes) -> bytes:
-        tag = share.checkpoint.to_bytes(4, "big") + org.to_bytes(2, "big")
-        return hashlib.sha256(b"chainmpc/sigma" + tag + sigma + salt_).digest()
-
-    round1 = engine.network.exchange(share.digest + commitment(engine.index, sigma_bytes, salt))
-    if any(msg[:32] != share.digest for msg in round1):
-        raise ProtocolAbort(f"checkpoint {share.checkpoint}: transcript digests disagree")
-    reveals = engine.network.exchange(sigma_bytes + salt)
-    engine.rounds += 2
-    total = 0
-    for org, (msg, r) in enumerate(zip(round1, reveals, strict=True)):
-        sigma, salt_ = r[: f.byte_length], r[f.byte_length :]
-        if len(salt_) != 32 or commitment(org, sigma, salt_) != msg[32:]:
-            raise ProtocolAbort(f"org {org} revealed a MAC-check share that does not match")
-        total += int.from_bytes(sigma, "big")
-    if total % f.p:
-        raise ProtocolAbort(f"MAC check {share.checkpoint} failed: an opened value was altered")
-    return share
+    """:meth:`Engine.check_between_peers` (a checkpoint over the peer channels)."""
+    return engine.check_between_peers()

@@ -168,7 +168,8 @@ class SecretArray:
 
     def __lt__(self, other: SecretArray | Public) -> SecretArray:
         o = other if isinstance(other, SecretArray) else self._const(other)
-        return self._new(less_than(self.engine, self.shared, o.shared, self.bits), bits=1)
+        width = max(self.bits, o.bits)
+        return self._new(less_than(self.engine, self.shared, o.shared, width), bits=1)
 
     def __gt__(self, other: SecretArray | Public) -> SecretArray:
         o = other if isinstance(other, SecretArray) else self._const(other)
@@ -182,7 +183,8 @@ class SecretArray:
 
     def __eq__(self, other: SecretArray | Public) -> SecretArray:  # type: ignore[override]
         o = other if isinstance(other, SecretArray) else self._const(other)
-        return self._new(equal(self.engine, self.shared, o.shared, self.bits), bits=1)
+        width = max(self.bits, o.bits)
+        return self._new(equal(self.engine, self.shared, o.shared, width), bits=1)
 
     def __ne__(self, other: SecretArray | Public) -> SecretArray:  # type: ignore[override]
         return 1 - (self == other)

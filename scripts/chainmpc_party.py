@@ -35,10 +35,10 @@ from offchain import m127  # noqa: E402
 from offchain.cache import OrgCache  # noqa: E402
 from offchain.engine import Engine, mac_check_between_peers  # noqa: E402
 from offchain.sectypes import reveal, secret_input  # noqa: E402
+from offchain.transcript import challenge  # noqa: E402
 from offchain.transport import PeerNetwork  # noqa: E402
 
 TAG = b"chainmpc-bench-session-tag"
-SACRIFICE_T = 0x5EED
 
 
 def main() -> None:
@@ -85,7 +85,10 @@ def main() -> None:
         triples = setup["triples"]
 
         def sacrifice() -> int:
-            failed = engine.sacrifice(triples, SACRIFICE_T) or engine.check_bits()
+            # t from every batch hash, i.e. fixed only after the dealer committed to its deal.
+            hashes = [bytes.fromhex(h) for h in setup["batch_hashes"]]
+            (t,) = challenge(engine.field.p, TAG, b"sacrifice", *hashes, count=1)
+            failed = engine.sacrifice(triples, t) or engine.check_bits()
             mac_check_between_peers(engine)
             return failed
 

@@ -70,6 +70,7 @@ def sigma_sum(shares: list, field: Field) -> int:
 
 def prepare(engine: Engine, triples: int, t: int = 12345) -> None:
     """Prepare an engine as a session does: sacrifice-check ``triples`` for the program plus
-    one per dealt mask bit, then check those bits."""
+    one per dealt mask bit, check those bits, and MAC-check it all (between the peers)."""
     assert engine.sacrifice(triples + len(engine.material.random_bits()), t) == 0
     assert engine.check_bits() == 0
+    engine.check_between_peers()

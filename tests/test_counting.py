@@ -37,6 +37,7 @@ def test_counted_needs_are_exactly_what_a_real_run_consumes() -> None:
     def real(e: Engine):
         assert e.sacrifice(needs.checked_triples, 12345) == 0
         assert e.check_bits() == 0
+        e.check_between_peers()
         out = reveal(*program(e))
         with_nothing_left = [
             e.material.remaining_triples,
@@ -62,6 +63,7 @@ def test_one_item_short_is_refused() -> None:
     def real(e: Engine):
         e.sacrifice(short_needs.checked_triples, 1)
         e.check_bits()
+        e.check_between_peers()
         try:
             program(e)
         except MaterialError as exc:
@@ -69,3 +71,16 @@ def test_one_item_short_is_refused() -> None:
         return "ran"
 
     assert all("edaBits" in r for r in run_parties(short, real))
+
+
+def test_an_empty_comparison_does_not_change_the_counted_width() -> None:
+    def prog(e: Engine) -> None:
+        a = secret_input(e, None, 0, 3)
+        _ = a < a  # 32-bit
+        empty = SecretArray(e, a.shared[0:0], bits=16)
+        _ = empty < empty  # nothing compared, at another width
+        flag = a < a
+        _ = flag < a  # a 1-bit result against 32-bit values compares at 32 bits
+
+    needs = count_needs(prog, 2, FIELD)
+    assert (needs.k, needs.edabits) == (32, 9)
