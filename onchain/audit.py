@@ -235,7 +235,11 @@ class Auditor:
                     Check(
                         f"checkpoint {cp}: MAC check sums to 0",
                         total == 0 and cp in passed_numbers,
-                        "passed" if total == 0 else "sigma shares do not sum to 0",
+                        "sigma shares do not sum to 0"
+                        if total
+                        else "passed"
+                        if cp in passed_numbers
+                        else "sums to 0 but no CheckpointPassed event",
                     )
                 )
         return passed

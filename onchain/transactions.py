@@ -52,14 +52,6 @@ class TxLog:
         with self._lock:
             self.records.append(record)
 
-    def by_phase(self) -> dict[str, tuple[int, int]]:
-        """``{phase: (transactions, gas)}`` in first-seen order."""
-        out: dict[str, tuple[int, int]] = {}
-        for r in self.records:
-            count, gas = out.get(r.phase, (0, 0))
-            out[r.phase] = (count + 1, gas + r.gas_used)
-        return out
-
 
 def _error_selectors(abi: list[dict[str, Any]]) -> dict[bytes, tuple[str, list[str]]]:
     out = {}
