@@ -38,19 +38,8 @@ def mask_bits_for(m: int, p_bits: int) -> int:
     return m + 1 + kappa
 
 
-def _columns(s: Shared, n: int, width: int, cols: slice) -> Shared:
-    """Select bit columns ``cols`` of an element-major ``n x width`` shared matrix."""
-
-    def pick(v):  # noqa: ANN001, ANN202 - NumPy arrays of either field layout
-        tail = v.shape[1:]
-        grid = v.reshape((n, width, *tail))[:, cols]
-        return grid.reshape((-1, *tail))
-
-    return Shared(pick(s.x), pick(s.m))
-
-
 def _interleave(parts: list[Shared], n: int, widths: list[int]) -> Shared:
-    """Concatenate bit-column blocks per element (inverse of :func:`_columns`)."""
+    """Concatenate bit-column blocks per element (inverse of :meth:`Shared.columns`)."""
 
     def join(vs):  # noqa: ANN001, ANN202
         tail = vs[0].shape[1:]
@@ -109,23 +98,23 @@ def public_less_than_bits(
     width = m
     while width > 1:
         pairs = width // 2
-        g_lo = _columns(g, n, width, slice(0, 2 * pairs, 2))
-        g_hi = _columns(g, n, width, slice(1, 2 * pairs, 2))
-        p_hi = _columns(p, n, width, slice(1, 2 * pairs, 2))
-        p_lo_upper = _columns(p, n, width, slice(2, 2 * pairs, 2))
-        p_hi_upper = _columns(p, n, width, slice(3, 2 * pairs, 2))
+        g_lo = g.columns(n, width, slice(0, 2 * pairs, 2))
+        g_hi = g.columns(n, width, slice(1, 2 * pairs, 2))
+        p_hi = p.columns(n, width, slice(1, 2 * pairs, 2))
+        p_lo_upper = p.columns(n, width, slice(2, 2 * pairs, 2))
+        p_hi_upper = p.columns(n, width, slice(3, 2 * pairs, 2))
         prods = engine.mul(Shared.concat([p_hi, p_hi_upper]), Shared.concat([g_lo, p_lo_upper]))
         g_new = ar.add(g_hi, prods[: n * pairs])
         # A placeholder P for the lowest group (never read), then the real products.
         p_new = g_new
         if pairs > 1:
             p_new = _interleave(
-                [_columns(g_new, n, pairs, slice(0, 1)), prods[n * pairs :]], n, [1, pairs - 1]
+                [g_new.columns(n, pairs, slice(0, 1)), prods[n * pairs :]], n, [1, pairs - 1]
             )
         if width % 2:  # the top group has no partner: it moves up unchanged
             top = slice(width - 1, width)
-            g_new = _interleave([g_new, _columns(g, n, width, top)], n, [pairs, 1])
-            p_new = _interleave([p_new, _columns(p, n, width, top)], n, [pairs, 1])
+            g_new = _interleave([g_new, g.columns(n, width, top)], n, [pairs, 1])
+            p_new = _interleave([p_new, p.columns(n, width, top)], n, [pairs, 1])
         g, p = g_new, p_new
         width = pairs + width % 2
     return g
@@ -158,9 +147,9 @@ def from_low_bits(f: Field, bits: np.ndarray, m: int) -> Vec:
 def _weighted_sum(engine: Engine, bits: Shared, n: int, m: int) -> Shared:
     """``sum_i 2^i <b_i>`` per element (local)."""
     ar = engine.arith
-    acc = _columns(bits, n, m, slice(0, 1))
+    acc = bits.columns(n, m, slice(0, 1))
     for i in range(1, m):
-        acc = ar.add(acc, ar.scale(_columns(bits, n, m, slice(i, i + 1)), 1 << i))
+        acc = ar.add(acc, ar.scale(bits.columns(n, m, slice(i, i + 1)), 1 << i))
     return acc
 
 
@@ -170,12 +159,12 @@ def _product_of_bits(engine: Engine, bits: Shared, n: int, m: int) -> Shared:
     width = m
     while width > 1:
         pairs = width // 2
-        lo = _columns(bits, n, width, slice(0, 2 * pairs, 2))
-        hi = _columns(bits, n, width, slice(1, 2 * pairs, 2))
+        lo = bits.columns(n, width, slice(0, 2 * pairs, 2))
+        hi = bits.columns(n, width, slice(1, 2 * pairs, 2))
         prod = engine.mul(lo, hi)
         if width % 2:
             prod = _interleave(
-                [prod, _columns(bits, n, width, slice(width - 1, width))], n, [pairs, 1]
+                [prod, bits.columns(n, width, slice(width - 1, width))], n, [pairs, 1]
             )
         bits, width = prod, pairs + width % 2
     return bits

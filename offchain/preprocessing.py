@@ -24,8 +24,6 @@ import json
 import struct
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from offchain.field import Field, Vec, field_for
 from offchain.shares import Shared, share_vector
 
@@ -173,7 +171,7 @@ class OrgMaterial:
         f, e, t = self.field, self.edabit_count, self.truncation_count
         self._derived = (
             _weighted(f, self.edabits, e, self.mask_bits, self.mask_bits),
-            _columns(self.edabits, e, self.mask_bits, self.k),
+            self.edabits.columns(e, self.mask_bits, slice(0, self.k)),
             _weighted(f, self.truncs, t, self.trunc_mask_bits, self.trunc_mask_bits),
             _weighted(f, self.truncs, t, self.trunc_mask_bits, self.trunc_bits),
         )
@@ -382,19 +380,5 @@ def _weighted(f: Field, bits: Shared, count: int, width: int, upto: int) -> Shar
         for i in range(upto if count else 0):
             out = f.add(out, f.mul_scalar(v[i::width], 1 << i))
         return out
-
-    return Shared(one(bits.x), one(bits.m))
-
-
-def _columns(bits: Shared, count: int, width: int, k: int) -> Shared:
-    """The first ``k`` of ``width`` bit columns, element-major, as contiguous arrays."""
-
-    def one(v: Vec) -> Vec:
-        tail = v.shape[1:]  # (2,) for Mersenne127 limbs, () for object arrays
-        if not count:
-            return v[:0]
-        return np.ascontiguousarray(v.reshape((count, width, *tail))[:, :k]).reshape(
-            (count * k, *tail)
-        )
 
     return Shared(one(bits.x), one(bits.m))

@@ -41,6 +41,19 @@ class Shared:
             index = slice(index, index + 1 if index != -1 else None)
         return Shared(self.x[index], self.m[index])
 
+    def columns(self, rows: int, width: int, cols: slice) -> Shared:
+        """Columns ``cols`` of this vector read as an element-major ``rows x width`` matrix
+        (e.g. the bits of ``rows`` values), flattened element-major again."""
+
+        def pick(v: Vec) -> Vec:
+            tail = v.shape[1:]  # (2,) for Mersenne127 limbs, () for object arrays
+            if not rows:
+                return v[:0]
+            grid = v.reshape((rows, width, *tail))[:, cols]
+            return np.ascontiguousarray(grid).reshape((-1, *tail))
+
+        return Shared(pick(self.x), pick(self.m))
+
     @staticmethod
     def concat(parts: Sequence[Shared]) -> Shared:
         """One vector from several."""

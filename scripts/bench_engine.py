@@ -32,6 +32,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
+from mpyc_bench import _kill_all, run_mpyc  # noqa: E402
+
 from offchain.cache import OrgCache, batch_hash, seal  # noqa: E402
 from offchain.compare import mask_bits_for, triples_for  # noqa: E402
 from offchain.field import Mersenne127  # noqa: E402
@@ -103,9 +105,7 @@ def run_chainmpc(mul_n: int, lt_n: int, reps: int, seed: int = 1, timeout: float
                 if p.wait(timeout=timeout) != 0:
                     raise RuntimeError(f"chainmpc party exited with {p.returncode}")
         finally:
-            for p in procs:
-                if p.poll() is None:
-                    p.kill()
+            _kill_all(procs)
         results = [json.loads((work / f"result{i}.json").read_text()) for i in range(PARTIES)]
     if not all(r["correct"] for r in results):
         raise RuntimeError("chainmpc results differ from plaintext")
@@ -197,8 +197,6 @@ def main() -> None:
         )
         mine_runs.append(run_chainmpc(args.mul, args.lt, args.reps))
         if not args.no_mpyc:
-            from mpyc_bench import run_mpyc
-
             print(f"[{trial}/{args.trials}] MPyC: same sizes ...", flush=True)
             their_runs.append(run_mpyc(mul_n=args.mul, lt_n=args.lt, reps=args.reps))
     ours = _best(mine_runs)
