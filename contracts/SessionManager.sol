@@ -8,11 +8,29 @@ import {Consortium} from "./Consortium.sol";
 /// what job, the preprocessing commitments, input and output commitments, every checkpoint
 /// (agreeing transcript digests and a passing batched MAC check) and the result.
 /// @dev Life cycle of a session:
-///   Opened --commitPreprocessing--> Preprocessed --(checkpoint passes: sacrifice checked)-->
-///   --commitInput (all orgs)--> Computing --(checkpoint passes: output allowed)-->
-///   --commitOutput, revealOutput (all orgs)--> OutputRevealed --(checkpoint passes)--> Finalised.
+///   Opened --acceptSession (all orgs, same paramsHash)--> Accepted --commitPreprocessing-->
+///   Preprocessed --(checkpoint passes: sacrifice checked)--> --commitInput (all orgs)-->
+///   Computing --(checkpoint passes: output allowed)--> --commitOutput, revealOutput (all orgs)-->
+///   OutputRevealed --(checkpoint passes)--> Finalised.
 ///   Any live session can become Aborted. Aborting never reverts: a failed check, a participant's
-///   abort or an expired deadline is recorded on-chain.
+///   abort or an expired deadline is recorded on-chain. Every state change emits StateChanged.
+///
+///   Session parameters (job hash, participants, modulus, preprocessing service, deadline,
+///   output length) are fixed at opening and bound, with the chain id, this contract's address
+///   and the session id, into `paramsHash`. Every participant checks the parameters off-chain
+///   (PROTOCOLS.md, "Session parameters") and accepts that exact hash; the service may commit
+///   preprocessing only after all have accepted. The contract itself enforces: registered,
+///   distinct orgs (2 to MAX_PARTICIPANTS); a modulus on the consortium's allow-list (primality
+///   is the admin's and the peers' concern, not the contract's); a registered service that is
+///   not a participant; a deadline at most MAX_SESSION_DURATION ahead; 1 to MAX_OUTPUTS outputs.
+///
+///   Commitments are domain-separated: sigma commitments are
+///   keccak256(abi.encode(sigma, salt, org, chainid, manager, sessionId, uint256(checkpoint)))
+///   and output commitments keccak256(abi.encode(shares, salt, org, chainid, manager,
+///   sessionId)), so none can be replayed on another chain, contract, session or checkpoint.
+///   A reveal that does not match its commitment is recorded as evidence (SigmaRejected,
+///   OutputRejected, carrying the revealed values) before the session aborts with that org as
+///   the culprit.
 ///
 ///   A checkpoint has two rounds: every participant commits (digest, sigma commitment); when
 ///   all digests agree the reveal round opens; every participant reveals sigma; the checkpoint
@@ -20,18 +38,23 @@ import {Consortium} from "./Consortium.sol";
 ///
 ///   Error conventions: `WrongState(expected, actual)` names the state the call needs. The
 ///   checkpoint functions are allowed in several states (Preprocessed, Computing, OutputRevealed)
-///   and the only live state in which they are not is Opened; they report
-///   `WrongState(Preprocessed, Opened)`, i.e. the earliest state in which they are allowed.
+///   and the only live states in which they are not are Opened and Accepted; they report
+///   `WrongState(Preprocessed, actual)`, i.e. the earliest state in which they are allowed.
 ///   A call in the right state but at the wrong moment within it reverts `WrongPhase()`.
-///   `revealOutput` with an empty vector or more than 64 values, before the length is fixed,
-///   reverts `LengthMismatch(1, 0)` or `LengthMismatch(64, length)` (the bound violated).
+///   A vector with a bounded length reports the bound it violates: `commitPreprocessing` with no
+///   counts or more than 64 reverts `LengthMismatch(1, 0)` or `LengthMismatch(64, length)`;
+///   `revealOutput` with another length than the session's outputLength reverts
+///   `LengthMismatch(outputLength, length)`.
 ///   Checks run in this order: session exists, is not closed, deadline not passed, caller's role,
-///   state, phase, not yet submitted, arguments.
+///   state, phase, not yet submitted, arguments. `openSession` checks, in order: caller,
+///   participants (count, then each registered and distinct), modulus, preprocessing service
+///   (nonzero, not a participant, registered), deadline, output length.
 contract SessionManager {
     /// @notice The life-cycle state of a session.
     enum State {
         None,
         Opened,
+        Accepted,
         Preprocessed,
         Computing,
         OutputRevealed,
@@ -50,33 +73,59 @@ contract SessionManager {
         Expired
     }
 
+    /// @notice What a participant claims when it aborts (reason ParticipantAbort). A claim is
+    /// that org's statement, not proof: the auditor shows it as such unless the chain holds
+    /// evidence it can re-derive. Aborts the contract detects itself record `None`.
+    enum AbortClaim {
+        None,
+        ProtocolError,
+        TransportError,
+        Timeout,
+        ParametersRejected,
+        MaterialRejected,
+        SacrificeFailed,
+        BitCheckFailed,
+        MaskCheckFailed
+    }
+
+    /// @dev Packed: the per-round counters fit in uint8 because of MAX_PARTICIPANTS.
     struct Session {
         bytes32 jobHash;
         uint256 modulus;
         address preprocessor;
         uint64 deadline;
+        uint32 outputLength;
         State state;
         bool sacrificeChecked;
         bool outputAllowed;
         bool revealOpen;
         bool digestMismatch;
         uint32 checkpointCount;
-        uint32 cpCommits;
-        uint32 cpReveals;
-        uint32 inputCount;
-        uint32 outputCommits;
-        uint32 outputReveals;
-        uint32 outputLength;
+        uint8 acceptCount;
+        uint8 cpCommits;
+        uint8 cpReveals;
+        uint8 inputCount;
+        uint8 outputCommits;
+        uint8 outputReveals;
         bytes32 cpDigest;
         uint256 sigmaSum;
         AbortReason abortReason;
-        address abortCulprit;
+        address abortBy;
         uint32 abortCheckpoint;
-        bytes32 abortDetail;
+        AbortClaim abortClaim;
+        address abortCulprit;
+        bytes32 paramsHash;
         address[] participants;
     }
 
-    uint256 internal constant MAX_OUTPUTS = 64;
+    /// @notice The most output values a session may have.
+    uint32 public constant MAX_OUTPUTS = 64;
+    /// @notice The most participants a session may have.
+    uint256 public constant MAX_PARTICIPANTS = 32;
+    /// @notice The longest a session may run: its deadline is at most this far after opening.
+    uint64 public constant MAX_SESSION_DURATION = 7 days;
+    /// @notice The most entries of a preprocessing material-count vector.
+    uint256 internal constant MAX_COUNTS = 64;
 
     /// @notice The consortium registry whose orgs take part in sessions.
     Consortium public immutable consortium;
@@ -86,6 +135,7 @@ contract SessionManager {
 
     mapping(uint256 id => Session) private _sessions;
     mapping(uint256 id => mapping(address org => bool)) private _isParticipant;
+    mapping(uint256 id => mapping(address org => bool)) private _accepted;
     mapping(uint256 id => mapping(address org => bytes32)) private _batchHashes;
     mapping(uint256 id => mapping(uint32 cp => mapping(address org => bytes32)))
         private _sigmaCommitments;
@@ -99,15 +149,27 @@ contract SessionManager {
     error NotAuthorized(address caller);
     /// @notice A session needs at least two participants.
     error TooFewParticipants();
+    /// @notice A session has at most MAX_PARTICIPANTS participants.
+    error TooManyParticipants();
     /// @notice The address is not a registered org.
     error UnknownOrg(address org);
     /// @notice The address appears twice in the participant list.
     error DuplicateParticipant(address org);
     /// @notice The modulus must be odd and at least 3.
     error InvalidModulus(uint256 modulus);
+    /// @notice The modulus is not on the consortium's allow-list.
+    error ModulusNotAllowed(uint256 modulus);
+    /// @notice The preprocessor is not a registered preprocessing service.
+    error NotAService(address preprocessor);
+    /// @notice The preprocessor is one of the participants.
+    error ServiceIsParticipant(address preprocessor);
+    /// @notice The output length must be between 1 and MAX_OUTPUTS.
+    error InvalidOutputLength(uint32 outputLength);
+    /// @notice The accepted parameters hash is not the session's.
+    error ParamsMismatch(bytes32 expected, bytes32 given);
     /// @notice The zero address was given where an account is required.
     error ZeroAddress();
-    /// @notice The deadline must lie in the future.
+    /// @notice The deadline must lie in the future, at most MAX_SESSION_DURATION ahead.
     error InvalidDeadline(uint64 deadline);
     /// @notice No session has this id.
     error UnknownSession(uint256 sessionId);
@@ -138,19 +200,27 @@ contract SessionManager {
     /// @notice Outputs need a checkpoint passed after all inputs were committed.
     error MacCheckRequired();
 
-    /// @notice A session was opened.
+    /// @notice A session was opened with these parameters; `paramsHash` binds them (with the
+    /// chain id, this contract and the session id) for the participants to accept.
     event SessionOpened(
         uint256 indexed sessionId,
         bytes32 jobHash,
         address[] participants,
         uint256 modulus,
         address preprocessor,
-        uint64 deadline
+        uint64 deadline,
+        uint32 outputLength,
+        bytes32 paramsHash
     );
+    /// @notice `org` checked the session's parameters and accepted `paramsHash`.
+    event SessionAccepted(uint256 indexed sessionId, address indexed org, bytes32 paramsHash);
     /// @notice A session moved to `state`.
     event StateChanged(uint256 indexed sessionId, State state);
     /// @notice The preprocessing service committed to the hash of `org`'s batch.
     event PreprocessingCommitted(uint256 indexed sessionId, address indexed org, bytes32 batchHash);
+    /// @notice The service's counts of dealt material (an opaque vector defined off-chain), for
+    /// the participants and the auditor to check against the job.
+    event MaterialCounted(uint256 indexed sessionId, uint256[] counts);
     /// @notice `org` committed its transcript digest and sigma commitment for a checkpoint.
     event CheckpointCommitted(
         uint256 indexed sessionId,
@@ -163,6 +233,15 @@ contract SessionManager {
     event DigestsAgreed(uint256 indexed sessionId, uint32 indexed checkpoint, bytes32 digest);
     /// @notice `org` revealed its sigma for a checkpoint, matching its commitment.
     event SigmaRevealed(
+        uint256 indexed sessionId,
+        uint32 indexed checkpoint,
+        address indexed org,
+        uint256 sigma,
+        bytes32 salt
+    );
+    /// @notice Evidence: `org` revealed a sigma and salt that do not match its commitment (the
+    /// session aborts with `org` as the culprit; anyone can recompute the mismatch).
+    event SigmaRejected(
         uint256 indexed sessionId,
         uint32 indexed checkpoint,
         address indexed org,
@@ -182,17 +261,26 @@ contract SessionManager {
         uint256[] shares,
         bytes32 salt
     );
+    /// @notice Evidence: `org` revealed output shares and salt that do not match its commitment
+    /// (the session aborts with `org` as the culprit).
+    event OutputRejected(
+        uint256 indexed sessionId,
+        address indexed org,
+        uint256[] shares,
+        bytes32 salt
+    );
     /// @notice The output MAC check passed; `result` is the session's result.
     event SessionFinalised(uint256 indexed sessionId, uint256[] result);
     /// @notice The session was aborted (`by` sent the transaction; `culprit` is the org at
-    /// fault where known, else the zero address).
+    /// fault where the chain proves it, else the zero address; `claim` is the aborting
+    /// participant's claim for ParticipantAbort, else None).
     event SessionAborted(
         uint256 indexed sessionId,
         AbortReason reason,
         address by,
         address culprit,
         uint32 checkpoint,
-        bytes32 detail
+        AbortClaim claim
     );
 
     /// @param consortium_ The consortium registry.
@@ -203,70 +291,133 @@ contract SessionManager {
 
     // ---------------------------------------------------------------- session set-up
 
-    /// @notice Opens a session. Callable by the consortium admin or a registered org.
+    /// @notice Opens a session. Callable by the consortium admin or a registered org. The
+    /// session waits in Opened until every participant has accepted its `paramsHash`.
     /// @param jobHash The hash of the job (what is computed, on which schema).
-    /// @param participants The participating orgs (at least two, registered, distinct).
-    /// @param modulus The field modulus (odd, at least 3).
-    /// @param preprocessor The preprocessing service's address.
-    /// @param deadline Unix time after which the session can only be aborted.
+    /// @param participants The participating orgs (2 to MAX_PARTICIPANTS, registered, distinct).
+    /// @param modulus The field modulus: on the consortium's allow-list.
+    /// @param preprocessor The preprocessing service: registered as a service, not a participant.
+    /// @param deadline Unix time after which the session can only be aborted; in the future and
+    /// at most MAX_SESSION_DURATION from now.
+    /// @param outputLength The number of output values (1 to MAX_OUTPUTS).
     /// @return sessionId The new session's id.
     function openSession(
         bytes32 jobHash,
         address[] calldata participants,
         uint256 modulus,
         address preprocessor,
-        uint64 deadline
+        uint64 deadline,
+        uint32 outputLength
     ) external returns (uint256 sessionId) {
         if (msg.sender != consortium.admin() && !consortium.isOrg(msg.sender)) {
             revert NotAuthorized(msg.sender);
         }
-        uint256 n = participants.length;
-        if (n < 2) revert TooFewParticipants();
-        for (uint256 i = 0; i < n; ++i) {
-            address p = participants[i];
-            if (!consortium.isOrg(p)) revert UnknownOrg(p);
-            for (uint256 j = 0; j < i; ++j) {
-                if (participants[j] == p) revert DuplicateParticipant(p);
-            }
-        }
+        _checkParticipants(participants);
         if (modulus < 3 || modulus % 2 == 0) revert InvalidModulus(modulus);
+        if (!consortium.isAllowedModulus(modulus)) revert ModulusNotAllowed(modulus);
         if (preprocessor == address(0)) revert ZeroAddress();
-        if (deadline <= block.timestamp) revert InvalidDeadline(deadline);
+        for (uint256 i = 0; i < participants.length; ++i) {
+            if (participants[i] == preprocessor) revert ServiceIsParticipant(preprocessor);
+        }
+        if (!consortium.isService(preprocessor)) revert NotAService(preprocessor);
+        if (deadline <= block.timestamp || deadline > block.timestamp + MAX_SESSION_DURATION) {
+            revert InvalidDeadline(deadline);
+        }
+        if (outputLength == 0 || outputLength > MAX_OUTPUTS) {
+            revert InvalidOutputLength(outputLength);
+        }
 
         sessionId = ++sessionCount;
+        bytes32 paramsHash = keccak256(
+            abi.encode(
+                block.chainid,
+                address(this),
+                sessionId,
+                jobHash,
+                participants,
+                modulus,
+                preprocessor,
+                deadline,
+                outputLength
+            )
+        );
         Session storage s = _sessions[sessionId];
         s.jobHash = jobHash;
         s.modulus = modulus;
         s.preprocessor = preprocessor;
         s.deadline = deadline;
+        s.outputLength = outputLength;
         s.state = State.Opened;
+        s.paramsHash = paramsHash;
         s.participants = participants;
-        for (uint256 i = 0; i < n; ++i) {
+        for (uint256 i = 0; i < participants.length; ++i) {
             _isParticipant[sessionId][participants[i]] = true;
         }
-        emit SessionOpened(sessionId, jobHash, participants, modulus, preprocessor, deadline);
+        emit SessionOpened(
+            sessionId,
+            jobHash,
+            participants,
+            modulus,
+            preprocessor,
+            deadline,
+            outputLength,
+            paramsHash
+        );
         emit StateChanged(sessionId, State.Opened);
     }
 
-    /// @notice The preprocessing service commits to the hash of each participant's batch.
+    /// @notice A participant accepts the session's parameters, once, in state Opened, after
+    /// checking them off-chain (PROTOCOLS.md, "Session parameters"). The caller passes the hash
+    /// it computed itself from the parameters it checked; it must equal the stored
+    /// `paramsHash`. The last acceptance moves the session to Accepted.
+    /// @param sessionId The session.
+    /// @param paramsHash keccak256(abi.encode(chainid, manager, sessionId, jobHash,
+    /// participants, modulus, preprocessor, deadline, outputLength)).
+    function acceptSession(uint256 sessionId, bytes32 paramsHash) external {
+        Session storage s = _live(sessionId);
+        _requireParticipant(sessionId);
+        if (s.state != State.Opened) revert WrongState(State.Opened, s.state);
+        if (_accepted[sessionId][msg.sender]) revert AlreadySubmitted(msg.sender);
+        bytes32 expected = s.paramsHash;
+        if (paramsHash != expected) revert ParamsMismatch(expected, paramsHash);
+
+        _accepted[sessionId][msg.sender] = true;
+        uint8 count = s.acceptCount + 1;
+        s.acceptCount = count;
+        emit SessionAccepted(sessionId, msg.sender, paramsHash);
+        if (count == s.participants.length) _setState(sessionId, s, State.Accepted);
+    }
+
+    /// @notice The preprocessing service commits to the hash of each participant's batch and
+    /// publishes the counts of the material it dealt. Needs state Accepted (every participant
+    /// accepted the parameters).
     /// @param sessionId The session.
     /// @param batchHashes One nonzero hash per participant, in participant order.
-    function commitPreprocessing(uint256 sessionId, bytes32[] calldata batchHashes) external {
+    /// @param counts The material counts (an opaque vector defined off-chain, 1 to 64 entries),
+    /// emitted in MaterialCounted for the participants and the auditor; not stored.
+    function commitPreprocessing(
+        uint256 sessionId,
+        bytes32[] calldata batchHashes,
+        uint256[] calldata counts
+    ) external {
         Session storage s = _live(sessionId);
         if (msg.sender != s.preprocessor) revert NotPreprocessor(msg.sender);
-        if (s.state != State.Opened) revert WrongState(State.Opened, s.state);
+        if (s.state != State.Accepted) revert WrongState(State.Accepted, s.state);
         address[] storage parts = s.participants;
         uint256 n = parts.length;
         if (batchHashes.length != n) revert LengthMismatch(n, batchHashes.length);
         for (uint256 i = 0; i < n; ++i) {
             if (batchHashes[i] == bytes32(0)) revert EmptyField("batchHash");
         }
+        if (counts.length == 0) revert LengthMismatch(1, 0);
+        if (counts.length > MAX_COUNTS) revert LengthMismatch(MAX_COUNTS, counts.length);
 
         for (uint256 i = 0; i < n; ++i) {
             address org = parts[i];
             _batchHashes[sessionId][org] = batchHashes[i];
             emit PreprocessingCommitted(sessionId, org, batchHashes[i]);
         }
+        emit MaterialCounted(sessionId, counts);
         _setState(sessionId, s, State.Preprocessed);
     }
 
@@ -279,13 +430,13 @@ contract SessionManager {
     /// aborts the session with reason DigestMismatch.
     /// @param sessionId The session.
     /// @param digest The caller's running hash of everything opened so far; nonzero.
-    /// @param sigmaCommitment keccak256(abi.encode(sigma, salt, caller, sessionId,
-    /// uint256(checkpoint))); nonzero.
+    /// @param sigmaCommitment keccak256(abi.encode(sigma, salt, caller, block.chainid,
+    /// address(this), sessionId, uint256(checkpoint))); nonzero.
     function commitCheckpoint(uint256 sessionId, bytes32 digest, bytes32 sigmaCommitment) external {
         Session storage s = _live(sessionId);
         _requireParticipant(sessionId);
         State st = s.state;
-        if (st == State.Opened) revert WrongState(State.Preprocessed, st);
+        if (st == State.Opened || st == State.Accepted) revert WrongState(State.Preprocessed, st);
         if (
             s.revealOpen ||
             (st == State.Preprocessed && s.inputCount != 0) ||
@@ -299,7 +450,7 @@ contract SessionManager {
         if (sigmaCommitment == bytes32(0)) revert EmptyField("sigmaCommitment");
 
         _sigmaCommitments[sessionId][cp][msg.sender] = sigmaCommitment;
-        uint32 commits = s.cpCommits;
+        uint8 commits = s.cpCommits;
         if (commits == 0) {
             s.cpDigest = digest;
         } else if (digest != s.cpDigest) {
@@ -311,7 +462,7 @@ contract SessionManager {
 
         if (commits == s.participants.length) {
             if (s.digestMismatch) {
-                _abort(sessionId, s, AbortReason.DigestMismatch, address(0), bytes32(0));
+                _abort(sessionId, s, AbortReason.DigestMismatch, address(0), AbortClaim.None);
             } else {
                 s.revealOpen = true;
                 emit DigestsAgreed(sessionId, cp, s.cpDigest);
@@ -320,10 +471,10 @@ contract SessionManager {
     }
 
     /// @notice Reveals the caller's sigma for the current checkpoint (reveal round only, once).
-    /// A reveal that does not match the commitment aborts the session (SigmaMismatch, the caller
-    /// is the culprit). The last reveal passes the checkpoint if the sigmas sum to zero mod the
-    /// modulus (and, in state OutputRevealed, finalises the session), else aborts it
-    /// (MacCheckFailed).
+    /// A reveal that does not match the commitment is recorded (SigmaRejected, with the revealed
+    /// values) and aborts the session (SigmaMismatch, the caller is the culprit). The last
+    /// reveal passes the checkpoint if the sigmas sum to zero mod the modulus (and, in state
+    /// OutputRevealed, finalises the session), else aborts it (MacCheckFailed).
     /// @param sessionId The session.
     /// @param sigma The caller's MAC-check share, below the modulus.
     /// @param salt The salt used in the commitment.
@@ -331,22 +482,33 @@ contract SessionManager {
         Session storage s = _live(sessionId);
         _requireParticipant(sessionId);
         State st = s.state;
-        if (st == State.Opened) revert WrongState(State.Preprocessed, st);
+        if (st == State.Opened || st == State.Accepted) revert WrongState(State.Preprocessed, st);
         if (!s.revealOpen) revert WrongPhase();
         uint32 cp = s.checkpointCount;
         if (_sigmaRevealed[sessionId][cp][msg.sender]) revert AlreadySubmitted(msg.sender);
         uint256 modulus = s.modulus;
         if (sigma >= modulus) revert ValueOutOfField(sigma);
 
-        bytes32 expected = keccak256(abi.encode(sigma, salt, msg.sender, sessionId, uint256(cp)));
+        bytes32 expected = keccak256(
+            abi.encode(
+                sigma,
+                salt,
+                msg.sender,
+                block.chainid,
+                address(this),
+                sessionId,
+                uint256(cp)
+            )
+        );
         if (expected != _sigmaCommitments[sessionId][cp][msg.sender]) {
-            _abort(sessionId, s, AbortReason.SigmaMismatch, msg.sender, bytes32(0));
+            emit SigmaRejected(sessionId, cp, msg.sender, sigma, salt);
+            _abort(sessionId, s, AbortReason.SigmaMismatch, msg.sender, AbortClaim.None);
             return;
         }
 
         _sigmaRevealed[sessionId][cp][msg.sender] = true;
         uint256 sum = addmod(s.sigmaSum, sigma, modulus);
-        uint32 reveals = s.cpReveals + 1;
+        uint8 reveals = s.cpReveals + 1;
         emit SigmaRevealed(sessionId, cp, msg.sender, sigma, salt);
 
         if (reveals < s.participants.length) {
@@ -355,7 +517,7 @@ contract SessionManager {
             return;
         }
         if (sum != 0) {
-            _abort(sessionId, s, AbortReason.MacCheckFailed, address(0), bytes32(0));
+            _abort(sessionId, s, AbortReason.MacCheckFailed, address(0), AbortClaim.None);
             return;
         }
         // Checkpoint passed: reset the round for the next checkpoint.
@@ -396,7 +558,7 @@ contract SessionManager {
         if (commitment == bytes32(0)) revert EmptyField("commitment");
 
         _inputCommitments[sessionId][msg.sender] = commitment;
-        uint32 count = s.inputCount + 1;
+        uint8 count = s.inputCount + 1;
         s.inputCount = count;
         emit InputCommitted(sessionId, msg.sender, commitment);
         if (count == s.participants.length) _setState(sessionId, s, State.Computing);
@@ -406,7 +568,8 @@ contract SessionManager {
     /// after all inputs were committed, and no checkpoint in progress. The first output
     /// commitment closes further checkpoints in state Computing.
     /// @param sessionId The session.
-    /// @param commitment keccak256(abi.encode(shares, salt, caller, sessionId)); nonzero.
+    /// @param commitment keccak256(abi.encode(shares, salt, caller, block.chainid,
+    /// address(this), sessionId)); nonzero.
     function commitOutput(uint256 sessionId, bytes32 commitment) external {
         Session storage s = _live(sessionId);
         _requireParticipant(sessionId);
@@ -423,12 +586,14 @@ contract SessionManager {
         emit OutputCommitted(sessionId, msg.sender, commitment);
     }
 
-    /// @notice Reveals the caller's output shares once all output commitments are in. The first
-    /// valid reveal fixes the vector length (1 to 64). A reveal that does not match the
-    /// commitment aborts the session (OutputMismatch, the caller is the culprit). The last
-    /// reveal moves the session to OutputRevealed; one more checkpoint then finalises it.
+    /// @notice Reveals the caller's output shares once all output commitments are in. The vector
+    /// has exactly the session's outputLength values (fixed at opening, so no reveal can change
+    /// what the others must send). A reveal that does not match the commitment is recorded
+    /// (OutputRejected, with the revealed values) and aborts the session (OutputMismatch, the
+    /// caller is the culprit). The last reveal moves the session to OutputRevealed; one more
+    /// checkpoint then finalises it.
     /// @param sessionId The session.
-    /// @param shares The caller's output shares, each below the modulus.
+    /// @param shares The caller's output shares, outputLength values, each below the modulus.
     /// @param salt The salt used in the commitment.
     function revealOutput(uint256 sessionId, uint256[] calldata shares, bytes32 salt) external {
         Session storage s = _live(sessionId);
@@ -438,33 +603,31 @@ contract SessionManager {
         if (s.outputCommits != n) revert WrongPhase();
         if (_outputRevealed[sessionId][msg.sender]) revert AlreadySubmitted(msg.sender);
         uint256 len = shares.length;
-        uint256 fixedLen = s.outputLength;
-        if (fixedLen == 0) {
-            if (len == 0) revert LengthMismatch(1, 0);
-            if (len > MAX_OUTPUTS) revert LengthMismatch(MAX_OUTPUTS, len);
-        } else if (len != fixedLen) {
-            revert LengthMismatch(fixedLen, len);
-        }
+        uint256 outputLength = s.outputLength;
+        if (len != outputLength) revert LengthMismatch(outputLength, len);
         uint256 modulus = s.modulus;
         for (uint256 i = 0; i < len; ++i) {
             if (shares[i] >= modulus) revert ValueOutOfField(shares[i]);
         }
 
-        bytes32 expected = keccak256(abi.encode(shares, salt, msg.sender, sessionId));
+        bytes32 expected = keccak256(
+            abi.encode(shares, salt, msg.sender, block.chainid, address(this), sessionId)
+        );
         if (expected != _outputCommitments[sessionId][msg.sender]) {
-            _abort(sessionId, s, AbortReason.OutputMismatch, msg.sender, bytes32(0));
+            emit OutputRejected(sessionId, msg.sender, shares, salt);
+            _abort(sessionId, s, AbortReason.OutputMismatch, msg.sender, AbortClaim.None);
             return;
         }
 
         _outputRevealed[sessionId][msg.sender] = true;
         uint256[] storage sums = _outputSums[sessionId];
-        if (fixedLen == 0) {
-            s.outputLength = uint32(len);
+        uint8 reveals = s.outputReveals;
+        if (reveals == 0) {
             for (uint256 i = 0; i < len; ++i) sums.push(shares[i]);
         } else {
             for (uint256 i = 0; i < len; ++i) sums[i] = addmod(sums[i], shares[i], modulus);
         }
-        uint32 reveals = s.outputReveals + 1;
+        reveals += 1;
         s.outputReveals = reveals;
         emit OutputRevealed(sessionId, msg.sender, shares, salt);
         if (reveals == n) _setState(sessionId, s, State.OutputRevealed);
@@ -472,14 +635,16 @@ contract SessionManager {
 
     // ---------------------------------------------------------------- aborts
 
-    /// @notice Aborts the session (reason ParticipantAbort). Any participant, any live state.
+    /// @notice Aborts the session (reason ParticipantAbort) with the caller's claim of what went
+    /// wrong. Any participant, any live state. The claim is recorded as that org's statement.
     /// @param sessionId The session.
-    /// @param detail Free-form detail recorded with the abort (for example a hash of a reason).
-    function abort(uint256 sessionId, bytes32 detail) external {
+    /// @param claim What the caller claims; must not be None (reverts `EmptyField("claim")`).
+    function abort(uint256 sessionId, AbortClaim claim) external {
         Session storage s = _live(sessionId);
         _requireParticipant(sessionId);
+        if (claim == AbortClaim.None) revert EmptyField("claim");
 
-        _abort(sessionId, s, AbortReason.ParticipantAbort, address(0), detail);
+        _abort(sessionId, s, AbortReason.ParticipantAbort, address(0), claim);
     }
 
     /// @notice Aborts a live session whose deadline has passed (reason Expired). Anyone.
@@ -489,7 +654,7 @@ contract SessionManager {
         if (_closed(s.state)) revert SessionClosed(sessionId, s.state);
         if (block.timestamp <= s.deadline) revert DeadlineNotPassed();
 
-        _abort(sessionId, s, AbortReason.Expired, address(0), bytes32(0));
+        _abort(sessionId, s, AbortReason.Expired, address(0), AbortClaim.None);
     }
 
     // ---------------------------------------------------------------- views
@@ -500,9 +665,11 @@ contract SessionManager {
     /// @return preprocessor The preprocessing service's address.
     /// @return modulus The field modulus.
     /// @return deadline The deadline (Unix time).
+    /// @return outputLength The number of output values.
     /// @return state The current state.
     /// @return checkpointCount The number of the current (next) checkpoint.
     /// @return participants The participating orgs.
+    /// @return paramsHash The hash every participant must accept (see `acceptSession`).
     function getSession(
         uint256 sessionId
     )
@@ -513,9 +680,11 @@ contract SessionManager {
             address preprocessor,
             uint256 modulus,
             uint64 deadline,
+            uint32 outputLength,
             State state,
             uint32 checkpointCount,
-            address[] memory participants
+            address[] memory participants,
+            bytes32 paramsHash
         )
     {
         Session storage s = _existing(sessionId);
@@ -524,10 +693,21 @@ contract SessionManager {
             s.preprocessor,
             s.modulus,
             s.deadline,
+            s.outputLength,
             s.state,
             s.checkpointCount,
-            s.participants
+            s.participants,
+            s.paramsHash
         );
+    }
+
+    /// @notice Whether `org` has accepted the session's parameters.
+    /// @param sessionId The session.
+    /// @param org The address to look up.
+    /// @return True if `org` is a participant that called `acceptSession`.
+    function isAccepted(uint256 sessionId, address org) external view returns (bool) {
+        _existing(sessionId);
+        return _accepted[sessionId][org];
     }
 
     /// @notice The session's result: the sums of the revealed output shares.
@@ -542,18 +722,25 @@ contract SessionManager {
     /// @notice Why and where a session was aborted (all zero unless Aborted).
     /// @param sessionId The session.
     /// @return reason The abort reason.
-    /// @return culprit The org at fault where known, else the zero address.
+    /// @return by The account that sent the aborting transaction.
+    /// @return culprit The org at fault where the chain proves it, else the zero address.
     /// @return checkpoint The checkpoint number current at the abort.
-    /// @return detail The detail recorded with the abort.
+    /// @return claim The participant's claim (ParticipantAbort), else None.
     function getAbort(
         uint256 sessionId
     )
         external
         view
-        returns (AbortReason reason, address culprit, uint32 checkpoint, bytes32 detail)
+        returns (
+            AbortReason reason,
+            address by,
+            address culprit,
+            uint32 checkpoint,
+            AbortClaim claim
+        )
     {
         Session storage s = _existing(sessionId);
-        return (s.abortReason, s.abortCulprit, s.abortCheckpoint, s.abortDetail);
+        return (s.abortReason, s.abortBy, s.abortCulprit, s.abortCheckpoint, s.abortClaim);
     }
 
     /// @notice The preprocessing batch hash committed for `org`.
@@ -566,6 +753,20 @@ contract SessionManager {
     }
 
     // ---------------------------------------------------------------- internals
+
+    /// @dev Reverts unless `participants` are 2 to MAX_PARTICIPANTS distinct registered orgs.
+    function _checkParticipants(address[] calldata participants) private view {
+        uint256 n = participants.length;
+        if (n < 2) revert TooFewParticipants();
+        if (n > MAX_PARTICIPANTS) revert TooManyParticipants();
+        for (uint256 i = 0; i < n; ++i) {
+            address p = participants[i];
+            if (!consortium.isOrg(p)) revert UnknownOrg(p);
+            for (uint256 j = 0; j < i; ++j) {
+                if (participants[j] == p) revert DuplicateParticipant(p);
+            }
+        }
+    }
 
     function _existing(uint256 sessionId) private view returns (Session storage s) {
         if (sessionId == 0 || sessionId > sessionCount) revert UnknownSession(sessionId);
@@ -592,21 +793,22 @@ contract SessionManager {
         emit StateChanged(sessionId, state);
     }
 
-    /// @dev Records an abort. Never reverts.
+    /// @dev Records an abort (sent by msg.sender). Never reverts.
     function _abort(
         uint256 sessionId,
         Session storage s,
         AbortReason reason,
         address culprit,
-        bytes32 detail
+        AbortClaim claim
     ) private {
         uint32 cp = s.checkpointCount;
         s.abortReason = reason;
-        s.abortCulprit = culprit;
+        s.abortBy = msg.sender;
         s.abortCheckpoint = cp;
-        s.abortDetail = detail;
+        s.abortClaim = claim;
+        s.abortCulprit = culprit;
         delete _outputSums[sessionId];
-        emit SessionAborted(sessionId, reason, msg.sender, culprit, cp, detail);
+        emit SessionAborted(sessionId, reason, msg.sender, culprit, cp, claim);
         _setState(sessionId, s, State.Aborted);
     }
 }

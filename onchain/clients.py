@@ -23,11 +23,12 @@ class State(IntEnum):
 
     NONE = 0
     OPENED = 1
-    PREPROCESSED = 2
-    COMPUTING = 3
-    OUTPUT_REVEALED = 4
-    FINALISED = 5
-    ABORTED = 6
+    ACCEPTED = 2
+    PREPROCESSED = 3
+    COMPUTING = 4
+    OUTPUT_REVEALED = 5
+    FINALISED = 6
+    ABORTED = 7
 
 
 class AbortReason(IntEnum):
@@ -42,6 +43,21 @@ class AbortReason(IntEnum):
     EXPIRED = 6
 
 
+class AbortClaim(IntEnum):
+    """``SessionManager.AbortClaim``: what a participant claims when it aborts (a claim, not
+    proof). Aborts the contract detects itself record ``NONE``."""
+
+    NONE = 0
+    PROTOCOL_ERROR = 1
+    TRANSPORT_ERROR = 2
+    TIMEOUT = 3
+    PARAMETERS_REJECTED = 4
+    MATERIAL_REJECTED = 5
+    SACRIFICE_FAILED = 6
+    BIT_CHECK_FAILED = 7
+    MASK_CHECK_FAILED = 8
+
+
 @dataclass(frozen=True)
 class SessionInfo:
     """``SessionManager.getSession`` decoded."""
@@ -50,9 +66,11 @@ class SessionInfo:
     preprocessor: str
     modulus: int
     deadline: int
+    output_length: int
     state: State
     checkpoint_count: int
     participants: list[str]
+    params_hash: bytes
 
 
 @dataclass(frozen=True)
@@ -60,9 +78,10 @@ class AbortInfo:
     """``SessionManager.getAbort`` decoded."""
 
     reason: AbortReason
+    by: str
     culprit: str
     checkpoint: int
-    detail: bytes
+    claim: AbortClaim
 
 
 def _contract(w3: Web3, name: str, address: str) -> Contract:
@@ -78,7 +97,8 @@ def deploy_contract(sender: Sender, name: str, *args: Any) -> str:
 
 
 class ConsortiumClient:
-    """The registry of orgs (address, encryption key, peer endpoint) and auditors."""
+    """The registry of orgs (address, encryption key, peer endpoint), auditors, preprocessing
+    services and allowed field moduli."""
 
     def __init__(self, w3: Web3, address: str) -> None:
         self.contract = _contract(w3, "Consortium", address)
@@ -92,6 +112,23 @@ class ConsortiumClient:
     def register_auditor(self, admin: Sender, auditor: str) -> None:
         """Register an auditor's address."""
         admin.transact(self.contract.functions.registerAuditor(auditor), self.abi)
+
+    def register_service(self, admin: Sender, service: str, name: str) -> None:
+        """Register a preprocessing service's address (an address holds one role only)."""
+        admin.transact(self.contract.functions.registerService(service, name), self.abi)
+
+    def is_service(self, address: str) -> bool:
+        """Whether ``address`` is a registered preprocessing service."""
+        return self.contract.functions.isService(address).call()
+
+    def allow_modulus(self, admin: Sender, modulus: int) -> None:
+        """Add ``modulus`` to the allow-list (odd, at least 2**64; reverts
+        ``ModulusAlreadyAllowed`` if already there). Primality is checked off-chain."""
+        admin.transact(self.contract.functions.allowModulus(modulus), self.abi)
+
+    def is_allowed_modulus(self, modulus: int) -> bool:
+        """Whether sessions may use ``modulus``."""
+        return self.contract.functions.isAllowedModulus(modulus).call()
 
     def set_session_manager(self, admin: Sender, manager: str) -> None:
         """Point the registry at the session manager, so auditors need one address only."""
@@ -118,10 +155,19 @@ class SessionClient:
     """The session state machine: preprocessing, inputs, checkpoints, output, finalisation."""
 
     def __init__(self, w3: Web3, address: str) -> None:
+        self.w3 = w3
         self.contract = _contract(w3, "SessionManager", address)
         self.abi = self.contract.abi
         self.address = self.contract.address
         self.fn = self.contract.functions
+        self._chain_id: int | None = None
+
+    @property
+    def chain_id(self) -> int:
+        """The chain id (``w3.eth.chain_id``, read once), which commitments are bound to."""
+        if self._chain_id is None:
+            self._chain_id = int(self.w3.eth.chain_id)
+        return self._chain_id
 
     @staticmethod
     def abi_of() -> list[dict[str, Any]]:
@@ -136,17 +182,40 @@ class SessionClient:
         modulus: int,
         preprocessor: str,
         deadline: int,
+        output_length: int,
     ) -> int:
-        """Open a session; return its id."""
+        """Open a session; return its id. Every participant must then accept it."""
         receipt = opener.transact(
-            self.fn.openSession(job_hash, participants, modulus, preprocessor, deadline), self.abi
+            self.fn.openSession(
+                job_hash, participants, modulus, preprocessor, deadline, output_length
+            ),
+            self.abi,
         )
         (event,) = self.contract.events.SessionOpened().process_receipt(receipt, errors=DISCARD)
         return int(event["args"]["sessionId"])
 
-    def commit_preprocessing(self, service: Sender, session: int, hashes: list[bytes]) -> None:
-        """The preprocessing service commits the hash of each org's sealed batch."""
-        service.transact(self.fn.commitPreprocessing(session, hashes), self.abi)
+    def accept_session(self, org: Sender, session: int, params_hash: bytes) -> None:
+        """Accept the session's parameters: ``params_hash`` is the org's own
+        :func:`~onchain.commitments.session_params_hash` of the parameters it checked."""
+        org.transact(self.fn.acceptSession(session, params_hash), self.abi)
+
+    def is_accepted(self, session: int, org: str) -> bool:
+        """Whether ``org`` has accepted the session's parameters."""
+        return bool(self.fn.isAccepted(session, org).call())
+
+    def commit_preprocessing(
+        self, service: Sender, session: int, hashes: list[bytes], counts: list[int]
+    ) -> None:
+        """The preprocessing service commits the hash of each org's sealed batch and publishes
+        its material counts (1 to 64 entries, defined off-chain)."""
+        service.transact(self.fn.commitPreprocessing(session, hashes, counts), self.abi)
+
+    def material_counts(self, session: int) -> list[int]:
+        """The counts published with the session's preprocessing (``[]`` if none yet)."""
+        events = self.contract.events.MaterialCounted().get_logs(
+            from_block=0, argument_filters={"sessionId": session}
+        )
+        return [int(c) for c in events[-1]["args"]["counts"]] if events else []
 
     def commit_checkpoint(
         self, org: Sender, session: int, digest: bytes, commitment: bytes
@@ -170,14 +239,26 @@ class SessionClient:
         """Reveal this org's output value shares; the contract sums them."""
         org.transact(self.fn.revealOutput(session, shares, salt), self.abi)
 
-    def abort(self, org: Sender, session: int, detail: bytes) -> None:
-        """Abort the session as a participant, with a 32-byte reason."""
-        org.transact(self.fn.abort(session, detail.ljust(32, b"\0")[:32]), self.abi)
+    def abort(self, org: Sender, session: int, claim: AbortClaim) -> None:
+        """Abort the session as a participant, with a claim of what went wrong (not NONE)."""
+        org.transact(self.fn.abort(session, int(AbortClaim(claim))), self.abi)
 
     def session(self, session: int) -> SessionInfo:
         """The session's public parameters and state."""
-        job, pre, modulus, deadline, state, cps, parts = self.fn.getSession(session).call()
-        return SessionInfo(job, pre, modulus, deadline, State(state), cps, list(parts))
+        job, pre, modulus, deadline, out_len, state, cps, parts, params = self.fn.getSession(
+            session
+        ).call()
+        return SessionInfo(
+            bytes(job),
+            pre,
+            modulus,
+            deadline,
+            out_len,
+            State(state),
+            cps,
+            list(parts),
+            bytes(params),
+        )
 
     def result(self, session: int) -> list[int]:
         """The recorded result (empty unless finalised)."""
@@ -185,17 +266,19 @@ class SessionClient:
 
     def abort_info(self, session: int) -> AbortInfo:
         """Why and where the session aborted (reason NONE if it did not)."""
-        reason, culprit, checkpoint, detail = self.fn.getAbort(session).call()
-        return AbortInfo(AbortReason(reason), culprit, checkpoint, detail)
+        reason, by, culprit, checkpoint, claim = self.fn.getAbort(session).call()
+        return AbortInfo(AbortReason(reason), by, culprit, checkpoint, AbortClaim(claim))
 
     def revealed_output(self, session: int) -> list[int]:
         """The sum of all output shares revealed so far (the opened, not yet checked, output)."""
-        p = self.session(session).modulus
+        info = self.session(session)
         reveals = self.contract.events.OutputRevealed().get_logs(
             from_block=0, argument_filters={"sessionId": session}
         )
-        width = max((len(e["args"]["shares"]) for e in reveals), default=0)
-        return [sum(e["args"]["shares"][k] for e in reveals) % p for k in range(width)]
+        if not reveals:
+            return []
+        p = info.modulus
+        return [sum(e["args"]["shares"][k] for e in reveals) % p for k in range(info.output_length)]
 
     def batch_hash(self, session: int, org: str) -> bytes:
         """The committed hash of ``org``'s preprocessing batch."""
