@@ -1674,3 +1674,81 @@ def test_gas_of_session_setup(chain: Chain, n_orgs: int) -> None:
         chain.preprocessor,
     )["gasUsed"]
     assert big - pre < 64 * 1_000
+
+
+# ============================================================================= Python clients
+
+
+def test_clients_drive_a_session() -> None:
+    """The typed clients (the API the application layer uses) on a fresh embedded chain: roles,
+    allow-list, open, accept with the package's params hash, preprocessing counts, views, and a
+    participant abort with a claim."""
+    from eth_account import Account
+
+    from onchain.clients import (
+        AbortInfo,
+        AbortReason,
+        ConsortiumClient,
+        SessionClient,
+        SessionInfo,
+        State,
+        deploy_contract,
+    )
+    from onchain.connection import connect
+    from onchain.transactions import Sender, TransactionError, TxLog
+
+    chain = connect(None)
+    w3, log = chain.w3, TxLog()
+    admin = Sender(w3, chain.funder, log, "admin")
+
+    def fresh(name: str) -> Sender:
+        sender = Sender(w3, Account.create(), log, name)
+        admin.pay(sender.address, 10**18)
+        return sender
+
+    orgs = [fresh(f"org{i}") for i in range(3)]
+    service = fresh("service")
+    reg = ConsortiumClient(w3, deploy_contract(admin, "Consortium"))
+    sessions = SessionClient(w3, deploy_contract(admin, "SessionManager", reg.address))
+    for i, org in enumerate(orgs):
+        reg.register_org(admin, org.address, f"org{i}", keccak(text=str(i)), f"h:{i}")
+    reg.register_service(admin, service.address, "dealer")
+    assert reg.is_service(service.address) and not reg.is_service(orgs[0].address)
+    assert not reg.is_allowed_modulus(P127)
+    reg.allow_modulus(admin, P127)
+    assert reg.is_allowed_modulus(P127)
+    with pytest.raises(TransactionError, match="ModulusAlreadyAllowed"):
+        reg.allow_modulus(admin, P127)
+
+    parts = [o.address for o in orgs]
+    deadline = int(w3.eth.get_block("latest")["timestamp"]) + 3600
+    with pytest.raises(TransactionError, match="ServiceIsParticipant"):
+        sessions.open_session(admin, JOB, parts, P127, parts[0], deadline, 3)
+    sid = sessions.open_session(admin, JOB, parts, P127, service.address, deadline, 3)
+    info = sessions.session(sid)
+    assert sessions.chain_id == w3.eth.chain_id
+    expected = session_params_hash(
+        sessions.chain_id, sessions.address, sid, JOB, parts, P127, service.address, deadline, 3
+    )
+    assert info == SessionInfo(
+        JOB, service.address, P127, deadline, 3, State.OPENED, 0, parts, expected
+    )
+    assert sessions.material_counts(sid) == []
+    for org in orgs:
+        assert not sessions.is_accepted(sid, org.address)
+        sessions.accept_session(org, sid, expected)
+        assert sessions.is_accepted(sid, org.address)
+    assert sessions.session(sid).state == State.ACCEPTED
+    sessions.commit_preprocessing(service, sid, [keccak(text=p) for p in parts], [5, 0, 9])
+    assert sessions.material_counts(sid) == [5, 0, 9]
+    assert sessions.session(sid).state == State.PREPROCESSED
+    assert sessions.batch_hash(sid, parts[1]) == keccak(text=parts[1])
+    assert sessions.revealed_output(sid) == []
+    # EmptyField("claim"); eth-tester shows a string-only custom error as a plain reason
+    with pytest.raises(TransactionError, match="claim"):
+        sessions.abort(orgs[1], sid, AbortClaim.NONE)
+    sessions.abort(orgs[1], sid, AbortClaim.MATERIAL_REJECTED)
+    assert sessions.abort_info(sid) == AbortInfo(
+        AbortReason.PARTICIPANT_ABORT, parts[1], ZERO_ADDRESS, 0, AbortClaim.MATERIAL_REJECTED
+    )
+    assert sessions.session(sid).state == State.ABORTED
