@@ -12,8 +12,9 @@ import {Consortium} from "./Consortium.sol";
 ///   Preprocessed --(checkpoint passes: sacrifice checked)--> --commitInput (all orgs)-->
 ///   Computing --(checkpoint passes: output allowed)--> --commitOutput, revealOutput (all orgs)-->
 ///   OutputRevealed --(checkpoint passes)--> Finalised.
-///   Any live session can become Aborted. Aborting never reverts: a failed check, a participant's
-///   abort or an expired deadline is recorded on-chain. Every state change emits StateChanged.
+///   Any live session can become Aborted. Recording an abort never reverts: a failed check, a
+///   participant's abort (which must carry a claim other than None) or an expired deadline is
+///   recorded on-chain. Every state change emits StateChanged.
 ///
 ///   Session parameters (job hash, participants, modulus, preprocessing service, deadline,
 ///   output length) are fixed at opening and bound, with the chain id, this contract's address
@@ -47,7 +48,8 @@ import {Consortium} from "./Consortium.sol";
 ///   `LengthMismatch(outputLength, length)`.
 ///   Checks run in this order: session exists, is not closed, deadline not passed, caller's role,
 ///   state, phase, not yet submitted, arguments. `openSession` checks, in order: caller,
-///   participants (count, then each registered and distinct), modulus, preprocessing service
+///   participants (count, then each registered and distinct), modulus (odd and at least 3, then
+///   allow-listed), preprocessing service
 ///   (nonzero, not a participant, registered), deadline, output length.
 contract SessionManager {
     /// @notice The life-cycle state of a session.
