@@ -7,7 +7,15 @@ from harness import BN254, FIELDS, deal
 from nacl.public import PrivateKey
 
 from offchain.cache import OrgCache, batch_hash, seal
-from offchain.field import FieldError
+from offchain.field import (
+    BN254_SCALAR,
+    KNOWN_PRIMES,
+    MERSENNE_127,
+    FieldError,
+    PrimeField,
+    check_modulus,
+    field_for,
+)
 from offchain.preprocessing import Dealer, MaterialError, Needs, OrgMaterial
 
 
@@ -28,6 +36,33 @@ def test_field_encoding_round_trips_and_rejects_bad_bytes(field) -> None:
     assert field.to_signed(field.from_signed(-42)) == -42
     with pytest.raises(FieldError):
         field.from_signed(p)
+
+
+# (6k+1)(12k+1)(18k+1) with all three factors prime (k = 4194421): a Carmichael number above
+# 2^64, so it passes Fermat's test to every coprime base; only a strong test refuses it.
+CARMICHAEL = 95635931083302480072049
+
+
+@pytest.mark.parametrize("bad", [3 * BN254_SCALAR, CARMICHAEL, 2**61 - 1, BN254_SCALAR + 2])
+def test_only_known_primes_make_a_field(bad: int) -> None:
+    with pytest.raises(FieldError, match=f"modulus {bad:#x} is not one of the known primes"):
+        field_for(bad)
+    with pytest.raises(FieldError, match=f"modulus {bad:#x}"):
+        check_modulus(bad)
+
+
+@pytest.mark.parametrize("bad", [3 * BN254_SCALAR, CARMICHAEL, 2**61 - 1, 2**89 - 3])
+def test_prime_field_refuses_composites_and_small_primes(bad: int) -> None:
+    assert pow(2, CARMICHAEL - 1, CARMICHAEL) == 1  # a Fermat liar
+    with pytest.raises(FieldError, match="not prime|below 2\\^64"):
+        PrimeField(bad)
+
+
+def test_known_primes_are_the_table() -> None:
+    assert KNOWN_PRIMES == {2**127 - 1: "Mersenne 2^127 - 1", BN254_SCALAR: "BN254 scalar field r"}
+    assert check_modulus(MERSENNE_127) == "Mersenne 2^127 - 1"
+    assert field_for(BN254_SCALAR) == PrimeField(BN254_SCALAR)
+    assert issubclass(FieldError, ValueError)
 
 
 def test_dealt_shares_reconstruct_with_valid_macs(field) -> None:
