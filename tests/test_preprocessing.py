@@ -84,6 +84,8 @@ def test_dealt_shares_reconstruct_with_valid_macs(field) -> None:
         r = open_([m.masks[owner] for m in mats])
         assert field.to_ints(mats[owner].own_masks) == r
         assert all(len(m.own_masks) == 1 for m in mats)
+        s = open_([m.mask_checks[owner] for m in mats])  # the extra check mask, authenticated
+        assert field.to_ints(mats[owner].own_mask_check) == s
     edabits = [m.take_edabits(3, 32) for m in mats]  # r recomputed locally from dealt bits
     r = open_([e[0] for e in edabits])
     bits = open_([e[1] for e in edabits])
@@ -109,6 +111,8 @@ def test_material_round_trips_and_hides_secrets_in_repr(field) -> None:
     mat = deal(2, 1, field=field, edabits=2)[0]
     again = OrgMaterial.from_bytes(mat.to_bytes())
     assert again.to_bytes() == mat.to_bytes()
+    assert sorted(again.mask_checks) == [0, 1] and len(again.own_mask_check) == 1
+    assert field.to_ints(again.own_mask_check) == field.to_ints(mat.own_mask_check)
     assert hex(mat.alpha_i) not in repr(mat) and str(mat.alpha_i) not in repr(mat)
 
 
@@ -120,6 +124,24 @@ def test_material_round_trips_and_hides_secrets_in_repr(field) -> None:
 def test_malformed_material_is_rejected(mutate) -> None:
     with pytest.raises(MaterialError):
         OrgMaterial.from_bytes(mutate(deal(2, 1)[0].to_bytes()))
+
+
+def test_check_masks_are_dealt_per_owner_and_never_handed_out(field) -> None:
+    needs = Needs(masks=(2, 0, 1))
+    assert needs.dealt_masks == (3, 0, 2)
+    mats = Dealer(field, 3).deal(1, needs)
+    assert [sorted(m.mask_checks) for m in mats] == [[0, 2]] * 3
+    assert [len(m.own_mask_check) for m in mats] == [1, 0, 1]
+    again = [OrgMaterial.from_bytes(m.to_bytes()) for m in mats]
+    assert [len(m.own_mask_check) for m in again] == [1, 0, 1]
+    mat = mats[0]
+    mat.take_masks(0, 2)  # the job's two masks, and not the check mask <s>
+    with pytest.raises(MaterialError, match="0 left"):
+        mat.take_masks(0, 1)
+    assert [o for o, _, _ in mat.mask_check_material()] == [0, 2]
+    mat.mask_checks.pop(2)
+    with pytest.raises(MaterialError, match="no check mask for the input masks of org 2"):
+        mat.mask_check_material()
 
 
 def test_items_are_handed_out_once(field) -> None:
