@@ -88,7 +88,9 @@ class _CountingEngine(Engine):
         return self.material.take_edabits(count, k)
 
     def check_between_peers(self) -> CheckpointShare:
-        return self.checkpoint()  # consumes no preprocessing
+        share = self._peer_share()  # consumes no preprocessing; an echo always passes
+        self.confirm_passed(share)
+        return share
 
     def take_truncations(self, count: int, bits: int) -> tuple[Shared, Shared]:
         return self.material.take_truncations(count, bits)

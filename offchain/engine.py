@@ -1,4 +1,4 @@
-"""One org's online SPDZ engine: open, input, Beaver multiplication, sacrifice, MAC check.
+"""One org's online SPDZ engine: open, input, Beaver multiplication, MAC check.
 
 The engine owns the org's MAC key share, its preprocessing material and the list of values
 opened but not yet MAC-checked. Everything is vectorised: one call handles a whole vector of
@@ -8,11 +8,17 @@ values in one communication round. Its rules (PROTOCOLS.md):
 * the MAC-check coefficients come from the transcript digest, i.e. after the openings;
 * :meth:`Engine.checkpoint` clears the pending list only by producing this org's ``sigma_i``,
   which the caller must then commit and reveal (through the contract, or between peers);
+  on-chain checkpoints are numbered as the contract numbers them, peer-only checks
+  (:meth:`Engine.check_between_peers`) apart, so the two can never drift;
+* nothing is revealed (:meth:`Engine.require_checked`) while an opening is unchecked or a
+  checkpoint unconfirmed;
 * preprocessing is taken from :class:`~offchain.preprocessing.OrgMaterial` through cursors
-  that only move forward; :meth:`Engine.mul` uses only sacrifice-checked triples.
+  that only move forward, and only once it is checked (:mod:`offchain.checks`): :meth:`mul`
+  uses only sacrifice-checked triples, comparisons only checked bits, :meth:`input` only
+  checked masks, each once the MAC check covering its check is confirmed.
 
-Rounds: :meth:`open`, :meth:`input` and :meth:`mul` one each; :meth:`sacrifice` and
-:meth:`check_bits` two each.
+Rounds: :meth:`open`, :meth:`input`, :meth:`mul` and :meth:`check_masks` one each;
+:meth:`sacrifice`, :meth:`check_bits` and :meth:`check_between_peers` two each.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from typing import Protocol
 
 import numpy as np
 
+from offchain.checks import MaterialChecks, ProtocolAbort
 from offchain.field import Field, Vec
 from offchain.preprocessing import OrgMaterial
 from offchain.shares import ShareArithmetic, Shared
@@ -42,36 +49,32 @@ class Network(Protocol):
     def exchange(self, payload: bytes) -> list[bytes]: ...
 
 
-class ProtocolAbort(Exception):
-    """The protocol found a deviation and must stop (the message says what and where)."""
-
-
 @dataclass(frozen=True)
 class CheckpointShare:
-    """This org's contribution to a batched MAC check."""
+    """This org's contribution to a batched MAC check: on-chain checkpoint ``checkpoint``
+    (``peer`` None), or peer-only check number ``peer`` run before on-chain ``checkpoint``."""
 
     checkpoint: int
     digest: bytes
     sigma: int
     count: int
+    peer: int | None = None
 
     def __repr__(self) -> str:  # sigma stays private until its commitment is in
-        return f"CheckpointShare(checkpoint={self.checkpoint}, count={self.count})"
+        return f"CheckpointShare({self.name}, count={self.count})"
+
+    @property
+    def name(self) -> str:
+        """ "checkpoint 3" (on-chain) or "peer check 3.1" (the second peer check before 3)."""
+        if self.peer is None:
+            return f"checkpoint {self.checkpoint}"
+        return f"peer check {self.checkpoint}.{self.peer}"
 
 
-class Engine:
+class Engine(MaterialChecks):
     """The SPDZ online phase for one org, over a :class:`Network` of all orgs."""
 
-    def __init__(
-        self,
-        material: OrgMaterial,
-        network: Network,
-        session_tag: bytes,
-        tamper: str | None = None,
-    ) -> None:
-        """``tamper`` ("share" or "mac") makes this org cheat once, in the next opening labelled
-        "mul" (a job multiplication, not the bit check's squares):
-        fault injection for demonstrating and testing detection, never set in a real run."""
+    def __init__(self, material: OrgMaterial, network: Network, session_tag: bytes) -> None:
         if network.n != material.n or network.index != material.org:
             raise ProtocolAbort("material was dealt for another org or another set of orgs")
         self.field: Field = material.field
@@ -84,13 +87,11 @@ class Engine:
         self.transcript = Transcript(session_tag)
         self.rounds = 0
         self._pending: list[tuple[Vec, Vec]] = []  # (opened values, own MAC shares)
-        self._checkpoints = 0
-        self._tamper = tamper
-        self._checked: tuple[Shared, ...] | None = None  # sacrifice-checked (a, b, c)
-        self._bits_checked = False  # the bit check's opening was 0 ...
-        self._bits_checkpoint = -1  # ... and this checkpoint, which covers it, must pass
-        self._confirmed = 0  # checkpoints 0 .. _confirmed - 1 are known to have passed
-        self._checked_used = 0
+        self._onchain = 0  # the next on-chain checkpoint's number, as the contract counts
+        self._peer_checks = 0  # peer-only checks so far: numbered apart from the chain's
+        self._produced: dict[tuple[int, int | None], tuple[int, bytes]] = {}  # -> serial, digest
+        self._confirmed: set[int] = set()  # serials of the checks known to have passed
+        self._init_checks()
 
     def __repr__(self) -> str:
         return f"Engine(org={self.index}, n={self.n}, pending={self.pending})"
@@ -108,15 +109,6 @@ class Engine:
         f = self.field
         whole = Shared.concat(shared) if len(shared) > 1 else shared[0]
         mine, macs = whole.x, whole.m
-        if self._tamper in ("share", "mac") and label == "mul" and len(mine):
-            bump = f.from_ints([1])
-            if self._tamper == "share":
-                mine = mine.copy()
-                mine[:1] = f.add(mine[:1], bump)
-            else:
-                macs = macs.copy()
-                macs[:1] = f.add(macs[:1], bump)
-            self._tamper = None
         received = self.network.exchange(f.encode(mine))
         self.rounds += 1
         parts = [mine if j == self.index else f.decode(data) for j, data in enumerate(received)]
@@ -145,12 +137,15 @@ class Engine:
         """Share ``count`` private elements of ``owner`` (``values`` at the owner only).
 
         The owner broadcasts ``e = x - r`` for masks ``r`` only it knows; ``<x> = <r> + e``.
-        One round. The broadcast enters every transcript, so an owner that sends different
-        ``e`` to different orgs is caught at the digest agreement.
+        One round, ``count`` of ``owner``'s masks. The broadcast enters every transcript, so an
+        owner that sends different ``e`` to different orgs is caught at the digest agreement.
+        Refused until :meth:`check_masks` has passed and a checkpoint covering its opening is
+        confirmed.
         """
         f = self.field
         if (owner == self.index) != (values is not None):
             raise ProtocolAbort("only the owner supplies input values")
+        self._require_checked_masks(count)
         masks, clear = self.material.take_masks(owner, count)
         payload = b""
         if values is not None:
@@ -180,122 +175,66 @@ class Engine:
         z, zm = f.beaver((c.x, c.m), (b.x, b.m), (a.x, a.m), d, e, ar.alpha_i, self.index == 0)
         return Shared(z, zm)
 
-    def _take_checked(self, count: int) -> tuple[Shared, Shared, Shared]:
-        if self._checked is None:
-            raise ProtocolAbort(f"mul needs {count} sacrifice-checked triples, 0 left")
-        left = len(self._checked[0]) - self._checked_used
-        if count > left:
-            raise ProtocolAbort(f"mul needs {count} sacrifice-checked triples, {left} left")
-        s = slice(self._checked_used, self._checked_used + count)
-        self._checked_used += count
-        a, b, c = self._checked
-        return a[s], b[s], c[s]
-
-    # -- sacrifice -----------------------------------------------------------------------
-
-    def sacrifice(self, count: int, t: int) -> int:
-        """Check ``count`` triples, each against a partner triple that is thrown away.
-
-        For ``<a>,<b>,<c>`` and partner ``<f>,<g>,<h>``: open ``rho = t a - f`` and
-        ``sigma = b - g``, then open ``t c - h - sigma f - rho g - sigma rho``, which is 0 iff
-        ``c - ab`` and ``h - fg`` cancel, which a dealer achieves only by guessing ``t``. ``t``
-        must be derived after the triples are fixed (from their on-chain commitments). Two
-        rounds. Returns the number of failed pairs; only if there are none do the checked
-        triples become available to :meth:`mul`, which uses no other. The openings still need
-        the next checkpoint's MAC check before the outcome can be trusted either way.
-        """
-        a, b, c = self.material.take_triples(2 * count)
-        ar, f = self.arith, self.field
-        good = (a[0::2], b[0::2], c[0::2])
-        spare = (a[1::2], b[1::2], c[1::2])
-        rho, sigma = self.open(
-            ar.sub(ar.scale(good[0], t), spare[0]), ar.sub(good[1], spare[1]), label="sacrifice"
-        )
-        z = ar.sub(ar.scale(good[2], t), spare[2])
-        z = ar.sub(z, ar.mul_public(spare[0], sigma))
-        z = ar.sub(z, ar.mul_public(spare[1], rho))
-        z = ar.add_public(z, f.sub(f.zeros(count), f.mul(sigma, rho)))
-        (zs,) = self.open(z, label="sacrifice/check")
-        failed = sum(1 for v in f.to_ints(zs) if v != 0) if count else 0
-        if not failed:
-            self._checked = tuple(
-                Shared(np.ascontiguousarray(g.x), np.ascontiguousarray(g.m)) for g in good
-            )
-            self._checked_used = 0
-        return failed
-
-    def check_bits(self) -> int:
-        """Check that every dealt mask bit is 0 or 1; returns the number of failed checks
-        (0 or 1: the check is batched).
-
-        ``<z_j> = <b_j> * <b_j>`` by Beaver (one sacrifice-checked triple per bit), then open
-        ``w = sum_j rho_j (z_j - b_j)`` with ``rho`` expanded from the transcript digest after
-        the squares' openings; ``w = 0`` unless some ``b_j`` is not a bit, except with
-        probability ``1/p``. Two rounds. Like the sacrifice, its openings need the next
-        checkpoint's MAC check before the outcome can be trusted.
-        """
-        bits = self.material.random_bits()
-        self._bits_checkpoint = self._checkpoints  # the next checkpoint vouches for the check
-        if not len(bits):
-            self._bits_checked = True
-            return 0
-        f = self.field
-        diff = self.arith.sub(self.mul(bits, bits, label="bit-check/square"), bits)
-        seed = b"chainmpc/bit-check" + self.session_tag + self.transcript.digest()
-        rho = f.from_seed(seed, len(bits))
-        w = Shared(f.from_ints([f.dot(rho, diff.x)]), f.from_ints([f.dot(rho, diff.m)]))
-        (opened,) = self.open(w, label="bit-check")
-        self._bits_checked = f.to_ints(opened) == [0]
-        if self._bits_checked:
-            self.material.derive_masks()  # preprocessing work, kept out of the online phase
-        return 0 if self._bits_checked else 1
-
-    def take_edabits(self, count: int, k: int) -> tuple[Shared, Shared]:
-        """edaBits for ``k + 1``-bit values, only once :meth:`check_bits` has passed and only
-        if their masks are as wide as the statistical security requires."""
-        from offchain.compare import mask_bits_for  # compare builds on this module
-
-        self._require_checked_bits(count)
-        need = mask_bits_for(k, self.field.bits)
-        if count and self.material.mask_bits != need:
-            raise ProtocolAbort(
-                f"edaBit masks of {self.material.mask_bits} bits do not match the {need} "
-                f"that {k + 1}-bit values need"
-            )
-        return self.material.take_edabits(count, k)
-
-    def take_truncations(self, count: int, bits: int) -> tuple[Shared, Shared]:
-        """Truncation masks from the material, only once :meth:`check_bits` has passed."""
-        self._require_checked_bits(count)
-        return self.material.take_truncations(count, bits)
-
-    def _require_checked_bits(self, count: int) -> None:
-        if count and not self._bits_checked:
-            raise ProtocolAbort("mask bits are used only after check_bits() has passed")
-        if count and self._confirmed <= self._bits_checkpoint:
-            raise ProtocolAbort(
-                "mask bits are used only after the MAC check covering check_bits() has passed"
-            )
-
     def confirm_passed(self, share: CheckpointShare) -> None:
         """Record that the checkpoint ``share`` belongs to passed (checked between peers, or
         through the contract): its openings, and what they decided, can now be trusted."""
-        self._confirmed = max(self._confirmed, share.checkpoint + 1)
+        produced = self._produced.get((share.checkpoint, share.peer))
+        if produced is None or produced[1] != share.digest:
+            raise ProtocolAbort(f"{share.name} was not produced by this engine")
+        self._confirmed.add(produced[0])
+
+    def require_checked(self, what: str) -> None:
+        """Raise :class:`ProtocolAbort` unless every value opened so far is MAC-checked: no
+        opening is pending and every checkpoint produced has been confirmed
+        (:meth:`confirm_passed`, or a passed :meth:`check_between_peers`). Call it before
+        revealing ``what`` (a result, output shares) or letting it steer the computation.
+        Local: no rounds, no openings, no preprocessing."""
+        if self.pending:
+            raise ProtocolAbort(
+                f"{what}: {self.pending} opened values are not MAC-checked yet (run a checkpoint)"
+            )
+        for (number, peer), (serial, digest) in self._produced.items():
+            if serial not in self._confirmed:
+                name = CheckpointShare(number, digest, 0, 0, peer).name
+                raise ProtocolAbort(f"{what}: {name} has not been confirmed as passed")
 
     # -- MAC check -----------------------------------------------------------------------
 
-    def checkpoint(self) -> CheckpointShare:
-        """Produce this org's share of the batched MAC check over every pending opening.
+    @property
+    def next_checkpoint(self) -> int:
+        """The number the next on-chain :meth:`checkpoint` must have (0, 1, ...)."""
+        return self._onchain
 
-        ``rho`` expanded from ``H(session, checkpoint, digest)`` (AES-CTR), one per value,
+    def checkpoint(self, number: int) -> CheckpointShare:
+        """Produce this org's share of on-chain checkpoint ``number`` (the number the caller
+        read from the contract): the batched MAC check over every pending opening.
+
+        ``rho`` expanded from ``H(session, number, digest)`` (AES-CTR), one per value,
         ``sigma_i = sum rho_j m_i(a_j) - alpha_i sum rho_j a_j``; the values pass iff the orgs'
-        ``sigma_i`` sum to 0. The pending list is cleared: the caller must now commit and
-        reveal ``sigma`` and abort unless the check passes.
+        ``sigma_i`` sum to 0. Raises :class:`ProtocolAbort` if ``number`` is not this engine's
+        next on-chain number (so drift fails loudly, never as a bad commitment). Local: no
+        rounds, no preprocessing. The pending list is cleared: the caller must now commit and
+        reveal ``sigma`` through the contract, abort unless the check passes, and then
+        :meth:`confirm_passed` the share.
         """
+        if number != self._onchain:
+            raise ProtocolAbort(
+                f"checkpoint {number} requested, but this engine's next on-chain checkpoint is "
+                f"{self._onchain}"
+            )
+        share = self._mac_share(number, None)
+        self._onchain += 1
+        return share
+
+    def _mac_share(self, number: int, peer: int | None) -> CheckpointShare:
         f = self.field
         digest = self.transcript.digest()
-        number = self._checkpoints
-        seed = b"chainmpc/mac-check" + self.session_tag + number.to_bytes(4, "big") + digest
+        where = number.to_bytes(4, "big")
+        if peer is None:
+            seed = b"chainmpc/mac-check" + self.session_tag + where + digest
+        else:
+            where += peer.to_bytes(4, "big")
+            seed = b"chainmpc/peer-mac-check" + self.session_tag + where + digest
         count = self.pending
         if count:
             opened = _concat([v for v, _ in self._pending])
@@ -305,31 +244,44 @@ class Engine:
         else:
             sigma = 0
         self._pending = []
-        self._checkpoints += 1
-        return CheckpointShare(number, digest, sigma, count)
+        share = CheckpointShare(number, digest, sigma, count, peer)
+        self._produced[(number, peer)] = (len(self._produced), digest)
+        return share
+
+    def _peer_share(self) -> CheckpointShare:
+        """A peer-only check's share, numbered ``(next on-chain number, peer sequence)``; it
+        does not advance the on-chain numbering."""
+        share = self._mac_share(self._onchain, self._peer_checks)
+        self._peer_checks += 1
+        return share
 
     def check_between_peers(self) -> CheckpointShare:
-        """A checkpoint run over the peer channels instead of the contract (two rounds).
+        """A MAC check of every pending opening over the peer channels instead of the contract
+        (two rounds, no openings, no preprocessing).
 
-        Round 1: every org sends its transcript digest and ``H(session, checkpoint, org,
-        sigma_i, salt_i)``; unequal digests abort. Round 2, only once all commitments are in:
-        every org reveals ``(sigma_i, salt_i)``. Raises :class:`ProtocolAbort` naming an org
-        whose reveal does not match its commitment, or if the shares do not sum to 0; on
-        success the checkpoint is confirmed (:meth:`confirm_passed`). Used for intermediate
-        checks; the check before the final output runs through the contract.
+        Numbered ``(next on-chain checkpoint, peer sequence)`` (its coefficient seed and its
+        commitments say so), it leaves the on-chain numbering alone. Round 1: every org sends
+        its transcript digest and ``H(session, number, sequence, org, sigma_i, salt_i)``;
+        unequal digests abort. Round 2, only once all commitments are in: every org reveals
+        ``(sigma_i, salt_i)``; commitments and reveals then join the transcript. Raises
+        :class:`ProtocolAbort` naming an org whose reveal does not match its commitment, or if
+        the shares do not sum to 0; on success the check is confirmed (:meth:`confirm_passed`).
+        Used for intermediate checks; the check of the final output runs through the contract.
         """
         f = self.field
-        share = self.checkpoint()
+        share = self._peer_share()
+        assert share.peer is not None
         salt = os.urandom(32)
         sigma_bytes = share.sigma.to_bytes(f.byte_length, "big")
+        where = share.checkpoint.to_bytes(4, "big") + share.peer.to_bytes(4, "big")
 
         def commitment(org: int, sigma: bytes, salt_: bytes) -> bytes:
-            tag = self.session_tag + share.checkpoint.to_bytes(4, "big") + org.to_bytes(2, "big")
-            return hashlib.sha256(b"chainmpc/sigma" + tag + sigma + salt_).digest()
+            tag = self.session_tag + where + org.to_bytes(2, "big")
+            return hashlib.sha256(b"chainmpc/peer-sigma" + tag + sigma + salt_).digest()
 
         round1 = self.network.exchange(share.digest + commitment(self.index, sigma_bytes, salt))
         if any(msg[:32] != share.digest for msg in round1):
-            raise ProtocolAbort(f"checkpoint {share.checkpoint}: transcript digests disagree")
+            raise ProtocolAbort(f"{share.name}: transcript digests disagree")
         reveals = self.network.exchange(sigma_bytes + salt)
         self.rounds += 2
         total = 0
@@ -338,8 +290,11 @@ class Engine:
             if len(salt_) != 32 or commitment(org, sigma, salt_) != msg[32:]:
                 raise ProtocolAbort(f"org {org} revealed a MAC-check share that does not match")
             total += int.from_bytes(sigma, "big")
+        self.transcript.absorb(
+            f"peer-check/{share.checkpoint}.{share.peer}", b"".join(round1 + reveals)
+        )
         if total % f.p:
-            raise ProtocolAbort(f"MAC check {share.checkpoint} failed: an opened value was altered")
+            raise ProtocolAbort(f"MAC check failed at {share.name}: an opened value was altered")
         self.confirm_passed(share)
         return share
 

@@ -5,8 +5,11 @@ A session's modulus is a parameter recorded on-chain (DESIGN.md, "Field"). Two f
 * :class:`Mersenne127` — p = 2^127 - 1, backed by compiled numba kernels (:mod:`offchain.m127`)
   on ``uint64`` arrays of shape ``(N, 2)``; fast, and wide enough for 64-bit comparisons with
   40-bit statistical masking. The engine's default for computation.
-* :class:`PrimeField` — any odd prime, on NumPy object arrays of Python ints; used for the BN254
-  scalar field, whose elements Ethereum's precompiles understand.
+* :class:`PrimeField` — a prime of at least 64 bits, on NumPy object arrays of Python ints; used
+  for the BN254 scalar field, whose elements Ethereum's precompiles understand.
+
+A session runs only on a modulus from :data:`KNOWN_PRIMES` (PROTOCOLS.md, "Session parameters":
+a fixed table, never merely "odd"): :func:`field_for` and :func:`check_modulus` refuse the rest.
 
 Both expose the same vector interface, so the protocols never ask which one they run on. A
 vector is a NumPy array whose first axis indexes elements: ``len``, slicing and
@@ -22,6 +25,7 @@ import secrets
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 
+import gmpy2
 import numpy as np
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
@@ -29,6 +33,12 @@ from offchain import m127
 
 BN254_SCALAR = 21888242871839275222246405745257275088548364400416034343698204186575808495617
 MERSENNE_127 = m127.P
+MIN_MODULUS = 2**64  # MAC soundness ~1/p per check: no smaller prime is acceptable
+
+KNOWN_PRIMES: dict[int, str] = {
+    MERSENNE_127: "Mersenne 2^127 - 1",
+    BN254_SCALAR: "BN254 scalar field r",
+}
 
 Vec = np.ndarray
 
@@ -270,11 +280,17 @@ class Mersenne127(Field):
 
 
 class PrimeField(Field):
-    """Any odd prime ``p``, on NumPy object arrays of Python ints (e.g. BN254's scalar field)."""
+    """A prime ``p >= 2^64``, on NumPy object arrays of Python ints (e.g. BN254's scalar field).
+
+    Refuses a composite (``gmpy2.is_prime``: Miller-Rabin, 25 rounds, error below 2^-50 for an
+    adversarial composite) and anything below 2^64. Sessions further restrict the modulus to
+    :data:`KNOWN_PRIMES` (:func:`field_for`)."""
 
     def __init__(self, p: int) -> None:
-        if p < 3 or p % 2 == 0:
-            raise FieldError(f"modulus {p} is not an odd prime candidate")
+        if not isinstance(p, int) or p < MIN_MODULUS:
+            raise FieldError(f"modulus {p} is below 2^64")
+        if not gmpy2.is_prime(p, 25):
+            raise FieldError(f"modulus {p:#x} is not prime")
         self.p = p
         self.byte_length = (p.bit_length() + 7) // 8
 
@@ -354,6 +370,19 @@ class PrimeField(Field):
         return np.array([self.to_signed(int(v)) for v in a], dtype=np.int64)
 
 
+def check_modulus(p: int) -> str:
+    """The name of ``p`` in :data:`KNOWN_PRIMES`; raises :class:`FieldError` naming the modulus
+    for anything else (for the peer and the auditor to check a session's modulus)."""
+    if not isinstance(p, int):
+        raise FieldError(f"modulus {p!r} is not an integer")
+    if p not in KNOWN_PRIMES:
+        known = ", ".join(KNOWN_PRIMES.values())
+        raise FieldError(f"modulus {p:#x} is not one of the known primes ({known})")
+    return KNOWN_PRIMES[p]
+
+
 def field_for(p: int) -> Field:
-    """The fastest implementation of the field with modulus ``p``."""
+    """The fastest implementation of the field with modulus ``p``, which must be one of
+    :data:`KNOWN_PRIMES` (:class:`FieldError` otherwise, naming the modulus)."""
+    check_modulus(p)
     return Mersenne127() if p == MERSENNE_127 else PrimeField(p)

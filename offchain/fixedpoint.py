@@ -6,7 +6,7 @@ A :class:`SecretFixed` holds a vector of secret signed integers ``X`` of ``bits`
 lists or arrays of them) are encoded by rounding to the nearest multiple of ``2^-f``. Staying
 within the declared width, also for every intermediate result, is the caller's precondition:
 an overflow gives wrong values, never a leak. Nothing is opened implicitly; only
-:func:`reveal_fixed` opens, and what it returns is subject to the next MAC check.
+:func:`reveal_fixed` opens, after a MAC check, and MAC-checks what it returns.
 
 Probabilistic truncation (Catrina–Saxena, FC 2010), :func:`trunc_pr`: for signed ``<x>`` of
 ``l`` bits, open ``c = x + 2^(l-1) + r`` with a truncation pair ``(<r>, <r mod 2^m>)`` from the
@@ -48,7 +48,7 @@ from offchain.compare import KAPPA, from_low_bits, less_than, triples_for
 from offchain.engine import Engine, ProtocolAbort
 from offchain.field import Field
 from offchain.preprocessing import MaterialError, Needs
-from offchain.sectypes import SecretArray
+from offchain.sectypes import SecretArray, open_checked
 from offchain.shares import Shared
 
 PublicReal = int | float | Sequence[int | float] | np.ndarray
@@ -500,11 +500,12 @@ def secret_fixed_input(
 
 
 def reveal_fixed(*arrays: SecretFixed, label: str = "reveal") -> list[list[float]]:
-    """Open ``arrays`` to every org in one round, as floats (exact: ``X / 2^f``). MAC-check
-    before trusting (or acting on) the result."""
+    """Open ``arrays`` to every org, as floats (exact: ``X / 2^f``), MAC-checked
+    (:func:`~offchain.sectypes.open_checked`: refused while an earlier opening is unchecked;
+    three rounds; no preprocessing)."""
     engine = arrays[0].engine
     fld = engine.field
-    opened = engine.open(*(a.shared for a in arrays), label=label)
+    opened = open_checked(engine, *(a.shared for a in arrays), label=label)
     return [
         [decode_fixed(fld.to_signed(v), a.f) for v in fld.to_ints(o)]
         for a, o in zip(arrays, opened, strict=True)

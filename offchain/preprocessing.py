@@ -3,7 +3,9 @@
 Per session the dealer draws a fresh MAC key ``alpha`` and deals to every org: its key share
 ``alpha_i``; authenticated Beaver triples ``<a>, <b>, <c = ab>`` (twice as many as the job
 uses: each is sacrifice-checked against a partner that is then thrown away); input masks
-``<r>`` whose value only the owning org learns; and, for comparisons, *edaBits*: a random
+``<r>`` whose value only the owning org learns, plus one extra mask ``<s>`` per owner for the
+mask check (:meth:`~offchain.engine.Engine.check_masks`), never handed out as an input mask;
+and, for comparisons, *edaBits*: a random
 ``<r>`` of ``mask_bits`` bits together with shared bits ``<r_0>, ..., <r_{k-1}>`` of its low
 ``k`` bits (Escudero et al., CRYPTO 2020); and, for fixed point, truncation masks.
 
@@ -27,7 +29,7 @@ from dataclasses import dataclass, field
 from offchain.field import Field, Vec, field_for
 from offchain.shares import Shared, share_vector
 
-MAGIC = b"CMPCMAT2"
+MAGIC = b"CMPCMAT3"
 
 
 class MaterialError(ValueError):
@@ -46,6 +48,12 @@ class Needs:
     truncations: int = 0  # truncation pairs (<r>, <r mod 2^trunc_bits>)
     trunc_bits: int = 16
     trunc_mask_bits: int = 0  # total bits of a truncation mask (0: none)
+
+    @property
+    def dealt_masks(self) -> tuple[int, ...]:
+        """Masks the dealer deals per owner: the job's, plus one check mask ``<s>`` for each
+        owner that has any (PROTOCOLS.md, "Input masks are checked before use")."""
+        return tuple(m + 1 if m else 0 for m in self.masks)
 
     @property
     def bit_checks(self) -> int:
@@ -112,6 +120,8 @@ class OrgMaterial:
     triples: tuple[Shared, Shared, Shared]
     masks: dict[int, Shared]
     own_masks: Vec  # clear values of the masks owned by this org
+    mask_checks: dict[int, Shared]  # one check mask <s> per owner with masks; not an input mask
+    own_mask_check: Vec  # its clear value if this org owns masks (else empty)
     edabits: Shared  # every bit of every edaBit mask, element-major (count x mask_bits)
     k: int
     mask_bits: int
@@ -197,6 +207,20 @@ class OrgMaterial:
         _, _, r, low = self._derived  # type: ignore[misc]
         return r[s], low[s]
 
+    def mask_check_material(self) -> list[tuple[int, Shared, Shared]]:
+        """``(owner, <s>, every dealt <r>)`` for each owner with masks, in owner order: what
+        the mask check opens (all of them, taken or not; :meth:`take_masks` never hands out
+        ``s``). Raises :class:`MaterialError` if an owner's check mask is missing."""
+        out = []
+        for owner in sorted(self.masks):
+            if not len(self.masks[owner]):
+                continue
+            check = self.mask_checks.get(owner)
+            if check is None or len(check) != 1:
+                raise MaterialError(f"no check mask for the input masks of org {owner}")
+            out.append((owner, check, self.masks[owner]))
+        return out
+
     # -- encoding ------------------------------------------------------------------------
 
     def _sections(self) -> list[tuple[str, Vec]]:
@@ -215,6 +239,12 @@ class OrgMaterial:
                 (f"masks.{owner}.m", self.masks[owner].m),
             ]
         out.append(("masks.own", self.own_masks))
+        for owner in sorted(self.mask_checks):
+            out += [
+                (f"maskcheck.{owner}.x", self.mask_checks[owner].x),
+                (f"maskcheck.{owner}.m", self.mask_checks[owner].m),
+            ]
+        out.append(("maskcheck.own", self.own_mask_check))
         out += [
             ("edabits.x", self.edabits.x),
             ("edabits.m", self.edabits.m),
@@ -271,9 +301,12 @@ class OrgMaterial:
             def sh(prefix: str) -> Shared:
                 return Shared(vecs[f"{prefix}.x"], vecs[f"{prefix}.m"])
 
-            owners = sorted(
-                {int(n.split(".")[1]) for n in vecs if n.startswith("masks.") and n != "masks.own"}
-            )
+            def owners(kind: str) -> list[int]:
+                own = f"{kind}.own"
+                return sorted(
+                    {int(n.split(".")[1]) for n in vecs if n.startswith(f"{kind}.") and n != own}
+                )
+
             return cls(
                 session=int(header["session"]),
                 org=int(header["org"]),
@@ -281,8 +314,10 @@ class OrgMaterial:
                 field=fld,
                 alpha_i=alpha_i,
                 triples=(sh("triples.a"), sh("triples.b"), sh("triples.c")),
-                masks={o: sh(f"masks.{o}") for o in owners},
+                masks={o: sh(f"masks.{o}") for o in owners("masks")},
                 own_masks=vecs["masks.own"],
+                mask_checks={o: sh(f"maskcheck.{o}") for o in owners("maskcheck")},
+                own_mask_check=vecs["maskcheck.own"],
                 edabits=sh("edabits"),
                 k=int(header["k"]),
                 mask_bits=int(header["mask_bits"]),
@@ -303,20 +338,12 @@ class Dealer:
     field: Field
     n: int
 
-    def deal(
-        self,
-        session: int,
-        needs: Needs,
-        corrupt_triple: int | None = None,
-        corrupt_bit: int | None = None,
-    ) -> list[OrgMaterial]:
+    def deal(self, session: int, needs: Needs) -> list[OrgMaterial]:
         """Deal what ``needs`` asks for: ``2 * needs.checked_triples`` triples (each checked
-        one with its sacrifice partner adjacent: pairs ``(2j, 2j+1)``), the input masks, and
-        the bits of the edaBits and truncation masks.
-
-        Fault injection, so that users and tests can watch the checks catch a cheating dealer:
-        ``corrupt_triple`` deals triple number k with ``c = ab + 1``; ``corrupt_bit`` deals
-        edaBit bit number k as 2.
+        one with its sacrifice partner adjacent: pairs ``(2j, 2j+1)``), the input masks plus
+        one check mask per owner that has any (``needs.dealt_masks``), and the bits of the
+        edaBits and truncation masks. (Cheating dealers for demos and tests live in
+        ``chainmpc/faults.py``, outside this code path.)
         """
         f, n = self.field, self.n
         if len(needs.masks) > n:
@@ -328,16 +355,20 @@ class Dealer:
         t = 2 * needs.checked_triples
         a, b = f.random(t), f.random(t)
         c = f.mul(a, b)
-        if corrupt_triple is not None:
-            c = f.add(c, f.from_ints([1 if j == corrupt_triple else 0 for j in range(t)]))
         sa, sb, sc = (share_vector(f, v, alpha, n) for v in (a, b, c))
 
         masks: dict[int, list[Shared]] = {}
         clear: dict[int, Vec] = {}
+        checks: dict[int, list[Shared]] = {}
+        dealt = needs.dealt_masks
         for owner in range(n):
-            count = needs.masks[owner] if owner < len(needs.masks) else 0
-            clear[owner] = f.random(count)
-            masks[owner] = share_vector(f, clear[owner], alpha, n)
+            count = dealt[owner] if owner < len(dealt) else 0
+            values = f.random(count)  # the last one, if any, is the check mask <s>
+            shared = share_vector(f, values, alpha, n)
+            clear[owner] = values
+            masks[owner] = [sh[: max(count - 1, 0)] for sh in shared]
+            if count:
+                checks[owner] = [sh[count - 1 :] for sh in shared]
 
         e, tr = needs.edabits, needs.truncations
         if e and not needs.k <= needs.mask_bits < f.bits - 1:
@@ -346,8 +377,6 @@ class Dealer:
             raise MaterialError(f"a truncation mask of {needs.trunc_mask_bits} bits does not fit")
         eda = f.random_bits(e * needs.mask_bits)
         trunc = f.random_bits(tr * needs.trunc_mask_bits)
-        if corrupt_bit is not None:  # fault injection: a "bit" that is 2
-            eda[corrupt_bit] = f.from_ints([2])[0]
         s_eda, s_trunc = share_vector(f, eda, alpha, n), share_vector(f, trunc, alpha, n)
 
         return [
@@ -359,7 +388,9 @@ class Dealer:
                 alpha_i=alpha_shares[i],
                 triples=(sa[i], sb[i], sc[i]),
                 masks={o: masks[o][i] for o in range(n)},
-                own_masks=clear[i],
+                own_masks=clear[i][: max(len(clear[i]) - 1, 0)],
+                mask_checks={o: checks[o][i] for o in checks},
+                own_mask_check=clear[i][len(clear[i]) - 1 :] if len(clear[i]) else clear[i],
                 edabits=s_eda[i],
                 k=needs.k,
                 mask_bits=needs.mask_bits if e else 0,

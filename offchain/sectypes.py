@@ -14,8 +14,8 @@ results of arithmetic are not (they cannot be, without opening them). A comparis
 outside the range gives a wrong answer, and its masked opening may wrap modulo p and so hide
 them less well: size the declared width for the largest intermediate value.
 
-Nothing is opened implicitly: only :func:`reveal` opens, and what it returns is still subject
-to the next MAC check.
+Nothing is opened implicitly: only :func:`reveal` opens, only once everything opened before is
+MAC-checked, and what it returns has passed a MAC check too (:func:`open_checked`).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ import numpy as np
 from offchain.bitdecomp import bit_decompose
 from offchain.compare import equal, less_than
 from offchain.engine import Engine
+from offchain.field import Vec
 from offchain.shares import Shared
 
 Public = int | Sequence[int] | np.ndarray
@@ -242,9 +243,21 @@ def secret_input(
     return SecretArray(engine, engine.input(vec, owner, count), bits)
 
 
+def open_checked(engine: Engine, *shared: Shared, label: str) -> list[Vec]:
+    """Open ``shared`` as a result: refused (:class:`~offchain.engine.ProtocolAbort`) unless
+    every earlier opening is MAC-checked and confirmed (:meth:`Engine.require_checked`); then
+    one round to open, and a MAC check of the opened values between the peers
+    (:meth:`Engine.check_between_peers`, two rounds) before they are returned. Three rounds,
+    no preprocessing."""
+    engine.require_checked(label)
+    opened = engine.open(*shared, label=label)
+    engine.check_between_peers()
+    return opened
+
+
 def reveal(*arrays: SecretArray, label: str = "reveal") -> list[list[int]]:
-    """Open ``arrays`` to every org in one round, as signed integers. MAC-check before
-    trusting (or acting on) the result."""
+    """Open ``arrays`` to every org, as signed integers, MAC-checked (:func:`open_checked`:
+    refused while an earlier opening is unchecked; three rounds; no preprocessing)."""
     engine = arrays[0].engine
-    opened = engine.open(*(a.shared for a in arrays), label=label)
+    opened = open_checked(engine, *(a.shared for a in arrays), label=label)
     return [[engine.field.to_signed(v) for v in engine.field.to_ints(o)] for o in opened]

@@ -4,7 +4,8 @@ Loads its sealed batch from its cache, connects to the other parties over encryp
 times, each section preceded by a barrier (an empty exchange):
 
 * ``sacrifice``: the sacrifice check of every triple, the check that every dealt mask bit is
-  a bit, and a peer-to-peer MAC check of their openings (preprocessing, checked by the orgs);
+  a bit, the check of the input masks against their owners' clear values (one opening per
+  owner), and a peer-to-peer MAC check of their openings (preprocessing, checked by the orgs);
 * ``mul``: ``reps`` vectorised multiplications of ``--mul`` elements, then a MAC check of all
   their openings between the peers (commit, reveal: what an honest run must do);
 * ``lt``: ``--lt`` 32-bit secure less-than comparisons at once, then a MAC check.
@@ -20,6 +21,7 @@ whole parties).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import random
@@ -88,12 +90,14 @@ def main() -> None:
             # t from every batch hash, i.e. fixed only after the dealer committed to its deal.
             hashes = [bytes.fromhex(h) for h in setup["batch_hashes"]]
             (t,) = challenge(engine.field.p, TAG, b"sacrifice", *hashes, count=1)
+            seed = hashlib.sha256(b"mask-check" + TAG + b"".join(hashes)).digest()
             failed = engine.sacrifice(triples, t) or engine.check_bits()
+            failed = failed or not engine.check_masks(seed)
             mac_check_between_peers(engine)
             return failed
 
         if section("sacrifice", sacrifice):
-            raise SystemExit("sacrifice or bit check failed")
+            raise SystemExit("sacrifice, bit or mask check failed")
 
         rng = random.Random(args.seed)
         lo, hi = -(2**31), 2**31 - 1
@@ -124,8 +128,7 @@ def main() -> None:
         c = section("lt", lts)
 
         sample = 64
-        got_z, got_c = reveal(z[:sample], c[:sample])
-        mac_check_between_peers(engine)
+        got_z, got_c = reveal(z[:sample], c[:sample])  # MAC-checked before and after opening
         want_z = [(u * v) for u, v in zip(xs[:sample], ys[:sample], strict=True)]
         want_c = [int(u < v) for u, v in zip(a_vals[:sample], b_vals[:sample], strict=True)]
         out["correct"] = got_z == want_z and got_c == want_c

@@ -5,12 +5,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import TypeVar
 
 from nacl.public import PrivateKey
 
+from chainmpc.faults import TamperingEngine, corrupt_triple
 from offchain.compare import mask_bits_for
-from offchain.engine import Engine
+from offchain.engine import CheckpointShare, Engine, Network
 from offchain.field import BN254_SCALAR, Field, Mersenne127, PrimeField
 from offchain.preprocessing import Dealer, Needs, OrgMaterial
 from offchain.transport import PeerNetwork, free_ports
@@ -20,6 +22,8 @@ BN254 = PrimeField(BN254_SCALAR)
 M127 = Mersenne127()
 FIELDS = {"bn254": BN254, "m127": M127}
 TAG = hashlib.sha256(b"test-session").digest()
+MASK_SEED = hashlib.sha256(b"test-session/batch-commitments").digest()  # as if from the chain
+EngineFactory = Callable[[OrgMaterial, Network, bytes], Engine]
 
 
 def deal(
@@ -32,7 +36,8 @@ def deal(
     k: int = 32,
 ) -> list[OrgMaterial]:
     """Material for ``n`` orgs: ``triples`` checked triples, ``masks_per_org`` masks each,
-    ``edabits`` edaBits for ``k + 1``-bit comparisons."""
+    ``edabits`` edaBits for ``k + 1``-bit comparisons; ``corrupt``: triple number ``corrupt``
+    dealt with ``c = ab + 1`` (:func:`chainmpc.faults.corrupt_triple`)."""
     needs = Needs(
         triples=triples,
         masks=(masks_per_org,) * n,
@@ -40,15 +45,23 @@ def deal(
         k=k,
         mask_bits=mask_bits_for(k, field.bits) if edabits else 0,
     )
-    return Dealer(field, n).deal(1, needs, corrupt)
+    materials = Dealer(field, n).deal(1, needs)
+    return materials if corrupt is None else corrupt_triple(materials, corrupt)
+
+
+def tampering(kind: str) -> EngineFactory:
+    """An engine factory for :func:`run_parties`: an org that tampers with its ``kind``
+    ("share" or "mac") in its first job multiplication."""
+    return partial(TamperingEngine, kind=kind)
 
 
 def run_parties(
     materials: list[OrgMaterial],
     fn: Callable[[Engine], T],
-    tamper: dict[int, str] | None = None,
+    engines: dict[int, EngineFactory] | None = None,
 ) -> list[T]:
-    """Run ``fn(engine)`` at every org concurrently over real encrypted TCP channels."""
+    """Run ``fn(engine)`` at every org concurrently over real encrypted TCP channels; org ``i``
+    runs ``engines[i]`` (e.g. :func:`tampering`) instead of :class:`Engine` if given."""
     n = len(materials)
     keys = [PrivateKey.generate() for _ in range(n)]
     endpoints = [("127.0.0.1", port) for port in free_ports(n)]
@@ -56,11 +69,22 @@ def run_parties(
 
     def party(i: int) -> T:
         with PeerNetwork(i, keys[i], publics, endpoints, TAG, timeout=30) as net:
-            engine = Engine(materials[i], net, TAG, tamper=(tamper or {}).get(i))
+            engine = (engines or {}).get(i, Engine)(materials[i], net, TAG)
             return fn(engine)
 
     with ThreadPoolExecutor(max_workers=n) as pool:
         return list(pool.map(party, range(n)))
+
+
+def chain_checkpoint(engine: Engine) -> CheckpointShare:
+    """On-chain checkpoint ``engine.next_checkpoint`` with the contract simulated over the peer
+    channels: the orgs' ``sigma_i`` are summed and the share confirmed iff the sum is 0."""
+    share = engine.checkpoint(engine.next_checkpoint)
+    f = engine.field
+    sigmas = engine.network.exchange(share.sigma.to_bytes(f.byte_length, "big"))
+    if sum(int.from_bytes(s, "big") for s in sigmas) % f.p == 0:
+        engine.confirm_passed(share)
+    return share
 
 
 def sigma_sum(shares: list, field: Field) -> int:
@@ -70,7 +94,9 @@ def sigma_sum(shares: list, field: Field) -> int:
 
 def prepare(engine: Engine, triples: int, t: int = 12345) -> None:
     """Prepare an engine as a session does: sacrifice-check ``triples`` for the program plus
-    one per dealt mask bit, check those bits, and MAC-check it all (between the peers)."""
+    one per dealt mask bit, check those bits and the input masks, and MAC-check it all (between
+    the peers)."""
     assert engine.sacrifice(triples + len(engine.material.random_bits()), t) == 0
     assert engine.check_bits() == 0
+    assert engine.check_masks(MASK_SEED)
     engine.check_between_peers()

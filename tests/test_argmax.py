@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 import pytest
-from harness import FIELDS, deal, prepare, run_parties, sigma_sum
+from harness import FIELDS, chain_checkpoint, deal, prepare, run_parties, sigma_sum
 
 from offchain.argmax import argmax, maximum
 from offchain.engine import Engine
@@ -36,7 +36,8 @@ def test_equality_edge_and_random_values(field) -> None:
         eq = a == b
         rounds = e.rounds - before
         ne = a != b
-        return reveal(eq, ne), rounds, e.checkpoint()
+        cp = chain_checkpoint(e)
+        return reveal(eq, ne), rounds, cp
 
     results = run_parties(deal(2, 2 * 31 * n, masks_per_org=n, field=field, edabits=2 * n), job)
     (eq, ne), rounds, _ = results[0]
@@ -55,10 +56,12 @@ def run_argmax(field, values: list[int], dens: list[int] | None = None):
         if dens is None:
             (best,), idx = argmax(v)
             top = maximum(v)
-            return reveal(best, idx, top), e.checkpoint()
+            cp = chain_checkpoint(e)
+            return reveal(best, idx, top), cp
         d = secret_input(e, dens if e.index == 1 else None, 1, n)
         (num, den), idx = argmax((v, d), less=lambda a, b: a[0] * b[1] < b[0] * a[1])
-        return reveal(num, den, idx), e.checkpoint()
+        cp = chain_checkpoint(e)
+        return reveal(num, den, idx), cp
 
     mats = deal(2, 400 * n, masks_per_org=n, field=field, edabits=2 * n)
     results = run_parties(mats, job)

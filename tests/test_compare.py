@@ -5,10 +5,20 @@ from __future__ import annotations
 import random
 
 import pytest
-from harness import FIELDS, deal, prepare, run_parties, sigma_sum
+from harness import (
+    FIELDS,
+    MASK_SEED,
+    chain_checkpoint,
+    deal,
+    prepare,
+    run_parties,
+    sigma_sum,
+    tampering,
+)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from chainmpc.faults import CheatingDealer
 from offchain.bitdecomp import triples_for as bit_triples
 from offchain.compare import mask_bits_for, triples_for
 from offchain.engine import Engine, ProtocolAbort
@@ -25,7 +35,10 @@ def field(request):
     return FIELDS[request.param]
 
 
-def compare(field, a_vals: list[int], b_vals: list[int], tamper=None):
+def compare(field, a_vals: list[int], b_vals: list[int], engines=None):
+    """``<, >, <=, >=`` at three orgs; the MAC check before the reveal is an on-chain checkpoint
+    (simulated). Returns per org: the opened results (or why the reveal was refused), the
+    rounds of ``<`` and the checkpoint share."""
     n = len(a_vals)
     per_lt = triples_for(32)
 
@@ -37,10 +50,14 @@ def compare(field, a_vals: list[int], b_vals: list[int], tamper=None):
         lt = a < b
         rounds = e.rounds - before
         gt, le, ge = a > b, a <= b, a >= b
-        return reveal(lt, gt, le, ge), rounds, e.checkpoint()
+        cp = chain_checkpoint(e)
+        try:
+            return reveal(lt, gt, le, ge), rounds, cp
+        except ProtocolAbort as exc:
+            return str(exc), rounds, cp
 
     mats = deal(3, 4 * per_lt * n, masks_per_org=n, field=field, edabits=4 * n, k=32)
-    return run_parties(mats, job, tamper=tamper)
+    return run_parties(mats, job, engines=engines)
 
 
 def test_comparisons_on_edge_cases(field) -> None:
@@ -67,8 +84,9 @@ def test_comparisons_on_random_values(field) -> None:
 
 
 def test_tampering_inside_a_comparison_fails_the_mac_check(field) -> None:
-    results = compare(field, [1, 2, 3], [3, 2, 1], tamper={2: "share"})
+    results = compare(field, [1, 2, 3], [3, 2, 1], engines={2: tampering("share")})
     assert sigma_sum([cp for _, _, cp in results], field) != 0
+    assert all("checkpoint 0 has not been confirmed" in out for out, _, _ in results)
 
 
 def test_if_else_and_public_operands(field) -> None:
@@ -80,6 +98,7 @@ def test_if_else_and_public_operands(field) -> None:
         chosen = c.if_else(a, b)  # elementwise min
         public = c.if_else(100, -100)
         below = a < 1
+        e.check_between_peers()
         return reveal(chosen, public, below)
 
     mats = deal(2, 400, masks_per_org=3, field=field, edabits=6)
@@ -118,7 +137,8 @@ def test_bit_decomposition_gives_twos_complement(field) -> None:
         before = e.rounds
         bits = x.to_bits()
         rounds = e.rounds - before
-        return reveal(bits), bits.shape, rounds, e.checkpoint()
+        cp = chain_checkpoint(e)
+        return reveal(bits), bits.shape, rounds, cp
 
     results = run_parties(
         deal(2, bit_triples(32) * n, masks_per_org=n, field=field, edabits=n), job
@@ -159,14 +179,16 @@ def test_a_dealt_non_bit_is_caught_before_use(field) -> None:
 
     def job(e: Engine):
         assert e.sacrifice(needs.checked_triples, T) == 0
+        assert e.check_masks(MASK_SEED)
+        e.check_between_peers()
         x = secret_input(e, [1] if e.index == 0 else None, 0, 1)
         with pytest.raises(ProtocolAbort, match="only after check_bits"):
             _ = x < 2
-        return e.check_bits(), e.checkpoint()
+        return e.check_bits(), e.checkpoint(0)
 
     honest = run_parties(Dealer(field, 2).deal(1, needs), job)
     assert [failed for failed, _ in honest] == [0, 0]
-    cheat = run_parties(Dealer(field, 2).deal(1, needs, corrupt_bit=40), job)
+    cheat = run_parties(CheatingDealer(field, 2, corrupt_bit=40).deal(1, needs), job)
     assert [failed for failed, _ in cheat] == [1, 1]
     assert sigma_sum([cp for _, cp in cheat], field) == 0
 
@@ -190,11 +212,15 @@ def test_mask_bits_wait_for_the_mac_check_that_covers_their_check(field) -> None
 
     def job(e: Engine):
         assert e.sacrifice(needs.checked_triples, T) == 0
+        assert e.check_masks(MASK_SEED)
+        e.check_between_peers()  # covers the sacrifice and the mask check, not the bit check
         assert e.check_bits() == 0
         x = secret_input(e, [1] if e.index == 0 else None, 0, 1)
         with pytest.raises(ProtocolAbort, match="MAC check covering check_bits"):
             _ = x < 2
         e.check_between_peers()
-        return reveal(x < 2)
+        smaller = x < 2
+        e.check_between_peers()
+        return reveal(smaller)
 
     assert run_parties(Dealer(field, 2).deal(1, needs), job) == [[[1]], [[1]]]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from harness import FIELDS, run_parties, sigma_sum
+from harness import FIELDS, MASK_SEED, chain_checkpoint, run_parties, sigma_sum
 
 from offchain.argmax import argmax
 from offchain.compare import triples_for
@@ -29,7 +29,8 @@ def program(e: Engine) -> list[SecretArray]:
 def test_counted_needs_are_exactly_what_a_real_run_consumes() -> None:
     needs = count_needs(program, 3, FIELD)
     # 4 comparisons and 3 tournament comparisons; 4 + 1 + 3 (selection, 2 fields) multiplications
-    assert needs.masks == (4, 4, 1)
+    assert needs.masks == (4, 4, 1)  # the job's masks: the check masks are the dealer's business
+    assert needs.dealt_masks == (5, 5, 2)
     assert needs.edabits == 4 + 3
     assert needs.triples == triples_for(32) * 7 + 4 + 1 + 2 * 3
     assert needs.k == 32 and needs.truncations == 0
@@ -37,15 +38,18 @@ def test_counted_needs_are_exactly_what_a_real_run_consumes() -> None:
     def real(e: Engine):
         assert e.sacrifice(needs.checked_triples, 12345) == 0
         assert e.check_bits() == 0
+        assert e.check_masks(MASK_SEED)
         e.check_between_peers()
-        out = reveal(*program(e))
+        outputs = program(e)
+        cp = chain_checkpoint(e)
+        out = reveal(*outputs)
         with_nothing_left = [
             e.material.remaining_triples,
             len(e._checked[0]) - e._checked_used,  # checked triples not used by the job
             *(len(e.material.masks[o]) - e.material._cursor(f"masks/{o}").used for o in range(3)),
             e.material.edabit_count - e.material._cursor("edabits").used,
         ]
-        return out, with_nothing_left, e.checkpoint()
+        return out, with_nothing_left, cp
 
     materials = Dealer(FIELD, 3).deal(1, needs)
     results = run_parties(materials, real)
@@ -63,6 +67,7 @@ def test_one_item_short_is_refused() -> None:
     def real(e: Engine):
         e.sacrifice(short_needs.checked_triples, 1)
         e.check_bits()
+        e.check_masks(MASK_SEED)
         e.check_between_peers()
         try:
             program(e)
@@ -84,3 +89,17 @@ def test_an_empty_comparison_does_not_change_the_counted_width() -> None:
 
     needs = count_needs(prog, 2, FIELD)
     assert (needs.k, needs.edabits) == (32, 9)
+
+
+def test_counting_follows_the_reveal_rule() -> None:
+    """A program that reveals mid-way (to steer) MAC-checks first; the dry run passes it."""
+
+    def prog(e: Engine) -> None:
+        a = secret_input(e, None, 0, 2)
+        flag = a < a
+        e.check_between_peers()
+        reveal(flag)
+        _ = a * a
+
+    needs = count_needs(prog, 2, FIELD)
+    assert (needs.masks, needs.edabits, needs.triples) == ((2, 0), 2, 2 * triples_for(32) + 2)

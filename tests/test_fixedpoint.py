@@ -12,7 +12,7 @@ import random
 from fractions import Fraction
 
 import pytest
-from harness import FIELDS, prepare, run_parties, sigma_sum
+from harness import FIELDS, chain_checkpoint, prepare, run_parties, sigma_sum, tampering
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -108,8 +108,9 @@ def test_add_sub_mul_dot_truncate(field: Field) -> None:
         dot = a[5:] @ b[5:]
         assert e.rounds == r0 + 5
         halves = [a.truncate(m) for m in (1, 8, 16)] + [b.truncate(20), b.truncate(33)]
+        cp = chain_checkpoint(e)
         out = reveal_fixed(*linear, prod, by_float, by_int, dot, *halves)
-        return out, e.checkpoint()
+        return out, cp
 
     mats = materials(field, triples=3 * n, masks=n, truncs=10 * n + 1)
     (out,) = checked(run_parties(mats, job), field)
@@ -153,7 +154,9 @@ def test_probabilistic_rounding_is_unbiased() -> None:
     def job(e: Engine):
         prepare(e, 0)
         x = secret_fixed_input(e, vals * (n // 3) if e.index == 0 else None, 0, n // 3 * 3)
-        return reveal_fixed(x.truncate(2)), e.checkpoint()
+        y = x.truncate(2)
+        cp = chain_checkpoint(e)
+        return reveal_fixed(y), cp
 
     ((out,),) = checked(run_parties(materials(field, masks=n, truncs=n), job), field)
     ups = [raw(v) for v in out[0::3]]
@@ -175,7 +178,9 @@ def test_small_products_are_within_two_ulp_of_the_float_product() -> None:
         prepare(e, n)
         a = secret_fixed_input(e, xs if e.index == 0 else None, 0, n)
         b = secret_fixed_input(e, ys if e.index == 0 else None, 0, n)
-        return reveal_fixed(a * b), e.checkpoint()
+        product = a * b
+        cp = chain_checkpoint(e)
+        return reveal_fixed(product), cp
 
     ((prod,),) = checked(run_parties(materials(field, n, 2 * n, n), job), field)
     assert max(abs(p - x * y) for p, x, y in zip(prod, xs, ys, strict=True)) <= 2 * ULP
@@ -205,7 +210,8 @@ def test_comparisons_exact(name: str, edge: list[float]) -> None:
         gt, le, ge = a > b, a <= b, a >= b
         below = a < 2.5
         smaller = if_else(lt, a, b)
-        return reveal(lt, gt, le, ge, below), reveal_fixed(smaller), rounds, e.checkpoint()
+        cp = chain_checkpoint(e)
+        return reveal(lt, gt, le, ge, below), reveal_fixed(smaller), rounds, cp
 
     mats = materials(field, triples, n, 0, 5 * n)
     (lt, gt, le, ge, below), (smaller,), rounds = checked(run_parties(mats, job), field)
@@ -255,7 +261,8 @@ def test_reciprocal_and_division(name: str, count: int) -> None:
         inv = x.reciprocal()
         rounds = e.rounds - r0
         q = a / x
-        return reveal_fixed(inv, q, x, a), rounds, e.checkpoint()
+        cp = chain_checkpoint(e)
+        return reveal_fixed(inv, q, x, a), rounds, cp
 
     mats = materials(
         field, (triples + r_triples) * count, count, (truncs + r_truncs) * count, 2 * eda * count
@@ -281,7 +288,9 @@ def test_public_divisor_and_range_checks() -> None:
             x.reciprocal(lo=-4, hi=16)
         with pytest.raises(ValueError, match="outside the fix48.16 range"):
             _ = x + 2.0**31
-        return reveal_fixed(x / 4, x / [2.5, 3.0, 1.0]), e.checkpoint()
+        quarter, mixed = x / 4, x / [2.5, 3.0, 1.0]
+        cp = chain_checkpoint(e)
+        return reveal_fixed(quarter, mixed), cp
 
     (quarter, mixed) = checked(run_parties(materials(field, masks=3, truncs=6), job), field)[0]
     assert quarter == [2.5, -1.875, 0.0]
@@ -298,9 +307,14 @@ def test_tampering_with_a_beaver_opening_fails_the_mac_check(field: Field) -> No
         prepare(e, 4)
         a = secret_fixed_input(e, [1.5, -2.0, 3.25] if e.index == 0 else None, 0, 3)
         b = secret_fixed_input(e, [2.0, 2.0, -1.0] if e.index == 1 else None, 1, 3)
-        return reveal_fixed(a * b), e.checkpoint()
+        product = a * b
+        cp = chain_checkpoint(e)
+        with pytest.raises(ProtocolAbort, match="checkpoint 0 has not been confirmed"):
+            reveal_fixed(product)  # the failed check is never confirmed: no reveal after it
+        return None, cp
 
-    results = run_parties(materials(field, 4, 3, 3, orgs=3), job, tamper={1: "share"})
+    mats = materials(field, 4, 3, 3, orgs=3)
+    results = run_parties(mats, job, engines={1: tampering("share")})
     assert sigma_sum([cp for _, cp in results], field) != 0
 
 
@@ -357,7 +371,9 @@ def test_mul_and_add_match_plaintext(name: str, data: list[tuple[float, float]])
         prepare(e, n)
         a = secret_fixed_input(e, xs if e.index == 0 else None, 0, n)
         b = secret_fixed_input(e, ys if e.index == 1 else None, 1, n)
-        return reveal_fixed(a + b, a * b, a - b), e.checkpoint()
+        results = a + b, a * b, a - b
+        cp = chain_checkpoint(e)
+        return reveal_fixed(*results), cp
 
     ((add, prod, sub),) = checked(run_parties(materials(field, n, n, n), job), field)
     for s, p, d, x, y in zip(add, prod, sub, xs, ys, strict=True):

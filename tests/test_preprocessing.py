@@ -7,7 +7,15 @@ from harness import BN254, FIELDS, deal
 from nacl.public import PrivateKey
 
 from offchain.cache import OrgCache, batch_hash, seal
-from offchain.field import FieldError
+from offchain.field import (
+    BN254_SCALAR,
+    KNOWN_PRIMES,
+    MERSENNE_127,
+    FieldError,
+    PrimeField,
+    check_modulus,
+    field_for,
+)
 from offchain.preprocessing import Dealer, MaterialError, Needs, OrgMaterial
 
 
@@ -30,6 +38,33 @@ def test_field_encoding_round_trips_and_rejects_bad_bytes(field) -> None:
         field.from_signed(p)
 
 
+# (6k+1)(12k+1)(18k+1) with all three factors prime (k = 4194421): a Carmichael number above
+# 2^64, so it passes Fermat's test to every coprime base; only a strong test refuses it.
+CARMICHAEL = 95635931083302480072049
+
+
+@pytest.mark.parametrize("bad", [3 * BN254_SCALAR, CARMICHAEL, 2**61 - 1, BN254_SCALAR + 2])
+def test_only_known_primes_make_a_field(bad: int) -> None:
+    with pytest.raises(FieldError, match=f"modulus {bad:#x} is not one of the known primes"):
+        field_for(bad)
+    with pytest.raises(FieldError, match=f"modulus {bad:#x}"):
+        check_modulus(bad)
+
+
+@pytest.mark.parametrize("bad", [3 * BN254_SCALAR, CARMICHAEL, 2**61 - 1, 2**89 - 3])
+def test_prime_field_refuses_composites_and_small_primes(bad: int) -> None:
+    assert pow(2, CARMICHAEL - 1, CARMICHAEL) == 1  # a Fermat liar
+    with pytest.raises(FieldError, match="not prime|below 2\\^64"):
+        PrimeField(bad)
+
+
+def test_known_primes_are_the_table() -> None:
+    assert KNOWN_PRIMES == {2**127 - 1: "Mersenne 2^127 - 1", BN254_SCALAR: "BN254 scalar field r"}
+    assert check_modulus(MERSENNE_127) == "Mersenne 2^127 - 1"
+    assert field_for(BN254_SCALAR) == PrimeField(BN254_SCALAR)
+    assert issubclass(FieldError, ValueError)
+
+
 def test_dealt_shares_reconstruct_with_valid_macs(field) -> None:
     mats = deal(3, 2, field=field, edabits=3)
     p = field.p
@@ -49,6 +84,8 @@ def test_dealt_shares_reconstruct_with_valid_macs(field) -> None:
         r = open_([m.masks[owner] for m in mats])
         assert field.to_ints(mats[owner].own_masks) == r
         assert all(len(m.own_masks) == 1 for m in mats)
+        s = open_([m.mask_checks[owner] for m in mats])  # the extra check mask, authenticated
+        assert field.to_ints(mats[owner].own_mask_check) == s
     edabits = [m.take_edabits(3, 32) for m in mats]  # r recomputed locally from dealt bits
     r = open_([e[0] for e in edabits])
     bits = open_([e[1] for e in edabits])
@@ -74,6 +111,8 @@ def test_material_round_trips_and_hides_secrets_in_repr(field) -> None:
     mat = deal(2, 1, field=field, edabits=2)[0]
     again = OrgMaterial.from_bytes(mat.to_bytes())
     assert again.to_bytes() == mat.to_bytes()
+    assert sorted(again.mask_checks) == [0, 1] and len(again.own_mask_check) == 1
+    assert field.to_ints(again.own_mask_check) == field.to_ints(mat.own_mask_check)
     assert hex(mat.alpha_i) not in repr(mat) and str(mat.alpha_i) not in repr(mat)
 
 
@@ -85,6 +124,24 @@ def test_material_round_trips_and_hides_secrets_in_repr(field) -> None:
 def test_malformed_material_is_rejected(mutate) -> None:
     with pytest.raises(MaterialError):
         OrgMaterial.from_bytes(mutate(deal(2, 1)[0].to_bytes()))
+
+
+def test_check_masks_are_dealt_per_owner_and_never_handed_out(field) -> None:
+    needs = Needs(masks=(2, 0, 1))
+    assert needs.dealt_masks == (3, 0, 2)
+    mats = Dealer(field, 3).deal(1, needs)
+    assert [sorted(m.mask_checks) for m in mats] == [[0, 2]] * 3
+    assert [len(m.own_mask_check) for m in mats] == [1, 0, 1]
+    again = [OrgMaterial.from_bytes(m.to_bytes()) for m in mats]
+    assert [len(m.own_mask_check) for m in again] == [1, 0, 1]
+    mat = mats[0]
+    mat.take_masks(0, 2)  # the job's two masks, and not the check mask <s>
+    with pytest.raises(MaterialError, match="0 left"):
+        mat.take_masks(0, 1)
+    assert [o for o, _, _ in mat.mask_check_material()] == [0, 2]
+    mat.mask_checks.pop(2)
+    with pytest.raises(MaterialError, match="no check mask for the input masks of org 2"):
+        mat.mask_check_material()
 
 
 def test_items_are_handed_out_once(field) -> None:
