@@ -165,7 +165,9 @@ class MaterialChecks:
         ``1/p`` instead of ``K/p``. One round, one opening per owner (label "mask-check",
         MAC-checked at the next checkpoint; none if no org has masks), consuming only the
         ``s_o``; runs once per session (a second opening would leak a combination of the masks).
-        True at an org that owns no masks: only the owner can tell, and must abort on False.
+        True at an org that owns no masks: only the owner can tell, and must abort on False;
+        like the sacrifice's, the outcome proves the service cheated only once the checkpoint
+        covering the opening has passed (before that, an org may have altered its share of u).
         """
         if self._masks_checked is not None:
             raise ProtocolAbort("check_masks() runs once per session")

@@ -65,7 +65,8 @@ class CheckpointShare:
 
     @property
     def name(self) -> str:
-        """ "checkpoint 3" (on-chain) or "peer check 3.1" (the second peer check before 3)."""
+        """On-chain "checkpoint 3", or "peer check 3.1": the session's peer check number 1
+        (counted from 0 over the whole session), run before on-chain checkpoint 3."""
         if self.peer is None:
             return f"checkpoint {self.checkpoint}"
         return f"peer check {self.checkpoint}.{self.peer}"

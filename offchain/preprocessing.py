@@ -302,10 +302,8 @@ class OrgMaterial:
                 return Shared(vecs[f"{prefix}.x"], vecs[f"{prefix}.m"])
 
             def owners(kind: str) -> list[int]:
-                own = f"{kind}.own"
-                return sorted(
-                    {int(n.split(".")[1]) for n in vecs if n.startswith(f"{kind}.") and n != own}
-                )
+                names = (n.split(".") for n in vecs)
+                return sorted({int(p[1]) for p in names if p[0] == kind and p[1] != "own"})
 
             return cls(
                 session=int(header["session"]),
@@ -359,16 +357,12 @@ class Dealer:
 
         masks: dict[int, list[Shared]] = {}
         clear: dict[int, Vec] = {}
-        checks: dict[int, list[Shared]] = {}
-        dealt = needs.dealt_masks
-        for owner in range(n):
-            count = dealt[owner] if owner < len(dealt) else 0
-            values = f.random(count)  # the last one, if any, is the check mask <s>
-            shared = share_vector(f, values, alpha, n)
-            clear[owner] = values
-            masks[owner] = [sh[: max(count - 1, 0)] for sh in shared]
-            if count:
-                checks[owner] = [sh[count - 1 :] for sh in shared]
+        checks: dict[int, list[Shared]] = {}  # the check mask <s> of each owner with masks
+        check_clear: dict[int, Vec] = {}
+        for owner, count in enumerate(needs.masks + (0,) * (n - len(needs.masks))):
+            clear[owner], check_clear[owner] = f.random(count), f.random(1 if count else 0)
+            masks[owner] = share_vector(f, clear[owner], alpha, n)
+            checks[owner] = share_vector(f, check_clear[owner], alpha, n)
 
         e, tr = needs.edabits, needs.truncations
         if e and not needs.k <= needs.mask_bits < f.bits - 1:
@@ -388,9 +382,9 @@ class Dealer:
                 alpha_i=alpha_shares[i],
                 triples=(sa[i], sb[i], sc[i]),
                 masks={o: masks[o][i] for o in range(n)},
-                own_masks=clear[i][: max(len(clear[i]) - 1, 0)],
-                mask_checks={o: checks[o][i] for o in checks},
-                own_mask_check=clear[i][len(clear[i]) - 1 :] if len(clear[i]) else clear[i],
+                own_masks=clear[i],
+                mask_checks={o: checks[o][i] for o in range(n) if len(check_clear[o])},
+                own_mask_check=check_clear[i],
                 edabits=s_eda[i],
                 k=needs.k,
                 mask_bits=needs.mask_bits if e else 0,
