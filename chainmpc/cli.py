@@ -1,4 +1,4 @@
-"""The ``chainmpc`` command line: ``demo``, ``deploy`` and ``audit``.
+"""The ``chainmpc`` command line: ``demo``, ``deploy``, ``preprocess``, ``describe-job``, ``audit``.
 
 Errors a user can cause (bad input, a malformed or unreachable RPC URL, an unknown org) end
 in one line naming the problem and a non-zero exit, before anything is posted on-chain.
@@ -17,16 +17,19 @@ from rich.console import Console
 from rich.table import Table
 from web3.exceptions import Web3Exception
 
+from chainmpc.cheats import CHEATS, roles_for
+from chainmpc.deployment import deploy
 from chainmpc.job import JOBS, MAX_ORGS, MIN_ORGS, InputError, SumProductJob
-from chainmpc.launcher import Outcome, deploy, run_session
-from chainmpc.peer import CHEATS
+from chainmpc.launcher import Outcome, run_session
 from chainmpc.service import ServiceError
 from chainmpc.service import preprocess as preprocess_session
 from offchain.engine import ProtocolAbort
+from offchain.field import FieldError, field_for
 from offchain.preprocessing import MaterialError
 from offchain.transport import TransportError
 from onchain.audit import Auditor, AuditReport
 from onchain.clients import ConsortiumClient, SessionClient
+from onchain.commitments import job_hash
 from onchain.connection import Chain, ChainError, connect
 from onchain.transactions import Sender, TransactionError, TxLog, revert_reason
 
@@ -73,8 +76,7 @@ def main() -> None:
 @click.option(
     "--cheat",
     type=click.Choice(CHEATS),
-    help="Make one org (or the service) "
-    "misbehave, to watch detection: share, mac, triple, sigma, digest.",
+    help="Make one org (or the service) misbehave, to watch detection: " + ", ".join(CHEATS) + ".",
 )
 @click.option(
     "--cheater",
@@ -82,7 +84,7 @@ def main() -> None:
     default=2,
     show_default=True,
     metavar="ORG",
-    help="Which org cheats (1-based).",
+    help="Which org cheats (1-based; for `mask`, the org whose mask the service shifts).",
 )
 @click.option(
     "--workdir",
@@ -113,6 +115,10 @@ def demo(
         _fail(str(exc))
     if not 1 <= cheater <= orgs:
         _fail(f"--cheater {cheater}: unknown org (orgs are numbered 1 to {orgs})")
+    if workdir is not None and not workdir.parent.is_dir():
+        _fail(f"--workdir {workdir}: its parent directory does not exist")
+    if json_path is not None and not json_path.parent.is_dir():
+        _fail(f"--json {json_path}: its directory does not exist")
     chain = _connect(rpc)
     console.print(f"chain: {chain.description}")
     start = time.perf_counter()
@@ -121,8 +127,7 @@ def demo(
             chain,
             job,
             values,
-            cheat,
-            cheater - 1,
+            roles_for(cheat, cheater - 1),
             workdir,
             progress=lambda m: console.print(f"[dim]{time.perf_counter() - start:6.2f}s[/] {m}"),
         )
@@ -164,6 +169,8 @@ def _print_outcome(o: Outcome, rpc: str | None) -> None:
         )
     else:
         console.print(f"[bold red]session aborted on-chain:[/] {o.message}")
+        for line in o.errors:
+            console.print(f"  [red]{line}[/]")
     if o.audit is not None:
         _print_audit(o.audit)
     if rpc:
@@ -194,8 +201,11 @@ def _outcome_json(o: Outcome) -> dict:
         else {
             "reason": o.abort.reason.name,
             "culprit": o.abort.culprit,
+            "by": o.abort.by,
+            "claim": o.abort.claim.name,
             "checkpoint": o.abort.checkpoint,
             "message": o.message,
+            "errors": o.errors,
         },
         "phases": [vars(p) for p in o.phases],
         "audit": o.audit.to_dict() if o.audit else None,
@@ -247,7 +257,6 @@ def deploy_cmd(rpc: str) -> None:
     required=True,
     help="File with the service's Ethereum private key (hex).",
 )
-@click.option("--corrupt-triple", type=int, hidden=True)  # fault injection for demo --cheat
 def preprocess(
     rpc: str,
     consortium: str,
@@ -255,7 +264,6 @@ def preprocess(
     job_name: str,
     cache_root: Path,
     key_file: Path,
-    corrupt_triple: int | None,
 ) -> None:
     """Run the preprocessing service for one session: deal triples and input masks, seal each
     org's batch to its key into its cache, commit the batch hashes on-chain."""
@@ -277,7 +285,6 @@ def preprocess(
             session,
             job,
             cache_root,
-            corrupt_triple,
             progress=console.print,
         )
     except (ServiceError, TransactionError, MaterialError, InputError) as exc:
@@ -296,16 +303,32 @@ def preprocess(
     "`chainmpc demo`, which audits its own session).",
 )
 @click.option("--consortium", metavar="ADDRESS", required=True, help="Consortium contract.")
+@click.option(
+    "--job",
+    "job_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="The job file (from `chainmpc describe-job`): check the session's job hash and "
+    "that the material dealt is what the job needs.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def audit(session: int, rpc: str, consortium: str, as_json: bool) -> None:
+def audit(session: int, rpc: str, consortium: str, job_file: Path | None, as_json: bool) -> None:
     """Verify a session from the chain alone; exit 0 only if every check passes."""
+    job = _read_job_file(job_file) if job_file else None
     chain = _connect(rpc)
     try:
         if not chain.w3.is_address(consortium):
             _fail(f"--consortium {consortium!r} is not an Ethereum address")
         if not chain.w3.eth.get_code(chain.w3.to_checksum_address(consortium)):
             _fail(f"no contract at {consortium} on {rpc}")
-        report = Auditor(chain.w3, consortium).audit(session)
+        auditor = Auditor(chain.w3, consortium)
+        expected_hash = counts = None
+        if job is not None:
+            expected_hash = job_hash(job.description())
+            try:
+                counts = job.needs(field_for(auditor.sessions.session(session).modulus)).counts()
+            except FieldError:
+                counts = None  # the modulus check fails the audit and says why
+        report = auditor.audit(session, job_hash=expected_hash, material_counts=counts)
     except (ValueError, TransactionError, Web3Exception) as exc:
         _fail(f"cannot read session {session}: {exc}")
     if as_json:
@@ -313,3 +336,32 @@ def audit(session: int, rpc: str, consortium: str, as_json: bool) -> None:
     else:
         _print_audit(report)
     sys.exit(0 if report.passed else 1)
+
+
+def _read_job_file(path: Path) -> SumProductJob:
+    """The job a job file describes; a clear error naming the file and the problem."""
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        _fail(f"{path}: not a JSON job file ({exc})")
+    if not isinstance(doc, dict) or doc.get("job") != "sum-and-product":
+        _fail(f"{path}: field 'job' must be \"sum-and-product\" (the only job kind so far)")
+    try:
+        job = SumProductJob(int(doc.get("orgs", 0)))
+    except (InputError, TypeError, ValueError) as exc:
+        _fail(f"{path}: field 'orgs': {exc}")
+    if job.description() != doc:
+        _fail(f"{path}: not a description of the {job.name!r} job (unknown or changed fields)")
+    return job
+
+
+@main.command("describe-job")
+@click.option("--orgs", type=int, default=3, show_default=True, help="Number of organisations.")
+def describe_job(orgs: int) -> None:
+    """Print the job file of the demo's job (its hash is the session's job hash)."""
+    try:
+        job = SumProductJob(orgs)
+    except InputError as exc:
+        _fail(str(exc))
+    print(json.dumps(job.description(), indent=2, sort_keys=True))
+    err.print(f"job hash 0x{job_hash(job.description()).hex()}")

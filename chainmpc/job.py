@@ -32,6 +32,7 @@ class SumProductJob:
 
     orgs: int
     name = "sum-product"
+    output_length = 2  # [sum, product]: a session parameter, fixed when the session opens
 
     def __post_init__(self) -> None:
         if not MIN_ORGS <= self.orgs <= MAX_ORGS:

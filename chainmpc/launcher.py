@@ -3,7 +3,12 @@
 It runs a session's phases in order (DESIGN.md, "Phases of one session"). Each org's off-chain
 work runs in its own thread over real TCP channels on 127.0.0.1; chain transactions are sent
 between phases, each signed by the role it belongs to. After every chain step the launcher
-looks at the session's on-chain state and stops as soon as the contract has aborted it.
+looks at the session's on-chain state and stops as soon as the contract has aborted it. An org
+whose own step fails (a protocol or transport error, a refused parameter, a failed check of its
+material) posts the abort on-chain with its claim, so no session is left live.
+
+Which classes play each role is a :class:`Roles` value: fault injection
+(``chainmpc/faults.py``) swaps in cheating wrappers; the launcher itself has no cheat flags.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from operator import methodcaller
 from pathlib import Path
 from typing import TypeVar
 
@@ -23,20 +29,17 @@ from eth_account import Account
 from nacl.public import PrivateKey
 from web3 import Web3
 
+from chainmpc.deployment import deploy
+from chainmpc.explain import explain_abort
 from chainmpc.job import SumProductJob
-from chainmpc.peer import CHEATS, OrgIdentity, OrgPeer
+from chainmpc.peer import OrgIdentity, OrgPeer, ParameterError, SessionAborted, claim_for
 from chainmpc.service import ServiceError, preprocess
-from offchain.field import BN254_SCALAR, field_for
-from offchain.transport import free_ports
+from offchain.engine import Engine, ProtocolAbort
+from offchain.field import BN254_SCALAR, Field, field_for
+from offchain.preprocessing import Dealer, MaterialError
+from offchain.transport import TransportError, free_ports
 from onchain.audit import Auditor, AuditReport
-from onchain.clients import (
-    AbortInfo,
-    AbortReason,
-    ConsortiumClient,
-    SessionClient,
-    State,
-    deploy_contract,
-)
+from onchain.clients import AbortClaim, AbortInfo, State
 from onchain.commitments import job_hash
 from onchain.connection import Chain
 from onchain.transactions import Sender, TxLog, TxRecord
@@ -44,6 +47,18 @@ from onchain.transactions import Sender, TxLog, TxRecord
 FUNDING = Web3.to_wei(1, "ether")
 SESSION_SECONDS = 3600
 T = TypeVar("T")
+#: What an org's own step can fail with; the org then posts the abort with its claim.
+PEER_FAILURES = (ProtocolAbort, TransportError, MaterialError, ParameterError, TimeoutError)
+
+
+@dataclass(frozen=True)
+class Roles:
+    """The classes that play each role (fault injection swaps them; see chainmpc/faults.py)."""
+
+    peer: Callable[[int], type[OrgPeer]] = lambda org: OrgPeer
+    engine: Callable[[int], Callable[..., Engine]] = lambda org: Engine
+    dealer: Callable[[Field, int], Dealer] = Dealer
+    service_command: tuple[str, ...] = ("-m", "chainmpc")  # how to start `chainmpc preprocess`
 
 
 @dataclass
@@ -68,6 +83,7 @@ class Outcome:
     result: list[int] | None = None
     abort: AbortInfo | None = None
     message: str = ""
+    errors: list[str] = field(default_factory=list)  # what failed at an org, in its words
     audit: AuditReport | None = None
     phases: list[PhaseRecord] = field(default_factory=list)
 
@@ -82,27 +98,6 @@ class Outcome:
         )
 
 
-class SessionAborted(Exception):
-    """Raised inside the run when the chain shows the session aborted."""
-
-
-@dataclass
-class Deployment:
-    """Addresses and clients of a deployed consortium."""
-
-    consortium: ConsortiumClient
-    sessions: SessionClient
-
-
-def deploy(admin: Sender) -> Deployment:
-    """Deploy the registry and the session manager, and link them."""
-    w3 = admin.w3
-    consortium = ConsortiumClient(w3, deploy_contract(admin, "Consortium"))
-    sessions = SessionClient(w3, deploy_contract(admin, "SessionManager", consortium.address))
-    consortium.set_session_manager(admin, sessions.address)
-    return Deployment(consortium, sessions)
-
-
 class Run:
     """One demo session, phase by phase."""
 
@@ -111,8 +106,7 @@ class Run:
         chain: Chain,
         job: SumProductJob,
         inputs: list[int],
-        cheat: str | None,
-        cheater: int,
+        roles: Roles,
         workdir: Path,
         progress: Callable[[str], None],
     ) -> None:
@@ -120,12 +114,13 @@ class Run:
         self.w3 = chain.w3
         self.job = job
         self.inputs = inputs
-        self.cheat = cheat
-        self.cheater = cheater
+        self.roles = roles
         self.workdir = workdir
         self.progress = progress
         self.log = TxLog()
         self.phases: list[PhaseRecord] = []
+        self.errors: list[str] = []
+        self.peers: list[OrgPeer] = []
         self.pool = ThreadPoolExecutor(max_workers=job.orgs)
 
     # -- helpers -------------------------------------------------------------------------
@@ -145,9 +140,45 @@ class Run:
                 )
             )
 
+    def _step(self, peer: OrgPeer, fn: Callable[[OrgPeer], T]) -> T:
+        """Run one org's chain step; if it fails, that org posts the abort with its claim."""
+        try:
+            return fn(peer)
+        except PEER_FAILURES as exc:
+            self._failed(peer, exc)
+            raise SessionAborted from exc
+
+    def _failed(self, peer: OrgPeer, exc: BaseException) -> None:
+        self.errors.append(f"{peer.me.name}: {type(exc).__name__}: {exc}")
+        peer.close()
+        peer.abort(claim_for(exc))
+
     def _each(self, fn: Callable[[OrgPeer], T]) -> list[T]:
-        """Run ``fn`` for every org concurrently (the orgs' off-chain work)."""
-        return list(self.pool.map(fn, self.peers))
+        """Run ``fn`` for every org concurrently (the orgs' off-chain work). An org whose work
+        fails closes its channels at once (so the others stop instead of waiting); the aborts
+        are posted from this thread afterwards (one chain client, one thread)."""
+
+        def work(peer: OrgPeer) -> T | BaseException:
+            try:
+                return fn(peer)
+            except PEER_FAILURES as exc:
+                peer.close()
+                return exc
+
+        outcomes = list(self.pool.map(work, self.peers))
+        failures = [(p, o) for p, o in zip(self.peers, outcomes, strict=True)
+                    if isinstance(o, BaseException)]  # fmt: skip
+        for peer, exc in failures:
+            self._failed(peer, exc)
+        if failures:
+            raise SessionAborted
+        return outcomes  # type: ignore[return-value]
+
+    def _in_turn(self, fn: Callable[[OrgPeer], object]) -> None:
+        """Run one chain step for every org in turn, stopping at an on-chain abort."""
+        for p in self.peers:
+            self._step(p, fn)
+            self._alive()
 
     def _alive(self) -> None:
         if self.sessions.session(self.session).state == State.ABORTED:
@@ -161,7 +192,7 @@ class Run:
     # -- phases --------------------------------------------------------------------------
 
     def setup(self) -> None:
-        """Fresh accounts per role, funded; deploy; register orgs and the auditor."""
+        """Fresh accounts per role, funded; deploy; register orgs, auditor and service."""
         self.chain_funder = Sender(self.w3, self.chain.funder, self.log, "funder")
         self.admin = self._sender("admin")
         self.service = self._sender("preprocessing service")
@@ -187,9 +218,11 @@ class Run:
                 self.admin, o.account.address, o.name, bytes(o.box_key.public_key), o.endpoint
             )
         self.consortium.register_auditor(self.admin, self.auditor.address)
+        self.consortium.register_service(self.admin, self.service.address, "dealer")
 
     def open_session(self) -> None:
-        """The admin opens the session: job hash, participants, field, service, deadline."""
+        """The admin opens the session: job hash, participants, field, service, deadline,
+        output length."""
         now = self.w3.eth.get_block("latest")["timestamp"]
         self.session = self.sessions.open_session(
             self.admin,
@@ -198,12 +231,21 @@ class Run:
             BN254_SCALAR,
             self.service.address,
             now + SESSION_SECONDS,
+            self.job.output_length,
         )
         self.field = field_for(BN254_SCALAR)
 
+    def accept(self) -> None:
+        """Every org checks the session's parameters itself and accepts them on-chain."""
+        self.peers = [
+            self.roles.peer(o.index)(o, s, self.consortium, self.sessions, self.session, self.job)
+            for o, s in zip(self.orgs, self.org_senders, strict=True)
+        ]
+        expected = [o.account.address for o in self.orgs]
+        self._in_turn(lambda p: p.accept(expected))
+
     def preprocessing(self) -> None:
         """The service deals and commits; each org connects and loads its checked batch."""
-        corrupt = 0 if self.cheat == "triple" else None
         if self.chain.rpc is None:  # the embedded chain lives in this process
             preprocess(
                 self.service,
@@ -212,33 +254,21 @@ class Run:
                 self.session,
                 self.job,
                 self.workdir / "caches",
-                corrupt,
+                dealer_class=self.roles.dealer,
             )
         else:
-            self._preprocess_in_own_process(corrupt)
-        self.peers = [
-            OrgPeer(
-                o,
-                s,
-                self.consortium,
-                self.sessions,
-                self.session,
-                self.cheat if o.index == self.cheater and self.cheat != "triple" else None,
-            )
-            for o, s in zip(self.orgs, self.org_senders, strict=True)
-        ]
-        self._each(OrgPeer.connect)
-        self._each(OrgPeer.load_material)
+            self._preprocess_in_own_process()
+        self._each(methodcaller("connect"))
+        self._each(lambda p: p.load_material(self.roles.engine(p.me.index)))
 
-    def _preprocess_in_own_process(self, corrupt: int | None) -> None:
+    def _preprocess_in_own_process(self) -> None:
         """Run ``chainmpc preprocess`` as a separate process, as a real service would."""
         key_file = self.workdir / "service.key"
         key_file.touch(mode=0o600)
         key_file.write_text(self.service.account.key.hex())
         args = [
             sys.executable,
-            "-m",
-            "chainmpc",
+            *self.roles.service_command,
             "preprocess",
             "--rpc",
             str(self.chain.rpc),
@@ -253,8 +283,6 @@ class Run:
             "--key-file",
             str(key_file),
         ]
-        if corrupt is not None:
-            args += ["--corrupt-triple", str(corrupt)]
         lines: list[str] = []
         with subprocess.Popen(
             args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -274,43 +302,37 @@ class Run:
         self.log.add(TxRecord(self.log.phase, "commitPreprocessing", "service", gas))
 
     def sacrifice(self) -> None:
-        """Sacrifice and bit checks, then the MAC check of their openings on-chain
-        (checkpoint 0)."""
-        failed = [d for d in self._each(lambda p: p.check_material(self.job)) if d]
+        """Sacrifice, bit and input-mask checks, then the MAC check of their openings
+        on-chain (checkpoint 0). An org whose check failed then aborts with its claim."""
+        claims = self._each(methodcaller("check_material"))
         self.checkpoint()
-        if failed:
-            # The MAC check passed, so the openings are genuine: the dealt material is bad.
-            self.peers[0].abort(failed[0])
-            self._alive()
+        for peer, claim in zip(self.peers, claims, strict=True):
+            if claim is not None:
+                # The MAC check passed, so the openings are genuine: the material is bad.
+                self.errors.append(f"{peer.me.name}: {claim.name}")
+                peer.abort(claim)
+                raise SessionAborted
 
     def checkpoint(self) -> None:
         """Digest agreement and batched MAC check through the contract (commit, reveal)."""
+        self._in_turn(methodcaller("commit_checkpoint"))
+        self._in_turn(methodcaller("reveal_checkpoint"))
         for p in self.peers:
-            p.commit_checkpoint()
-            self._alive()
-        for p in self.peers:
-            p.reveal_checkpoint()
-            self._alive()
-        for p in self.peers:
-            p.confirm_checkpoint()
+            self._step(p, methodcaller("confirm_checkpoint"))
 
     def input(self) -> None:
         """Each org commits to its input on-chain (before anyone shares anything)."""
         for p, v in zip(self.peers, self.inputs, strict=True):
-            p.commit_input(v)
+            self._step(p, lambda peer, v=v: peer.commit_input(v))
 
     def compute(self) -> None:
-        """Each org shares its input (masked broadcast), then the job runs: the sum is local,
-        the product takes one Beaver round per multiplication."""
-        self._each(lambda p: p.run_job(self.job, self.inputs[p.me.index]))
+        """Each org shares its input (masked broadcast), then the job runs."""
+        self._each(lambda p: p.run_job(self.inputs[p.me.index]))
 
     def output(self) -> None:
         """Commit and reveal output shares; the final MAC check finalises the session."""
-        for p in self.peers:
-            p.commit_output()
-        for p in self.peers:
-            p.reveal_output()
-            self._alive()
+        self._in_turn(methodcaller("commit_output"))
+        self._in_turn(methodcaller("reveal_output"))
         opened = self.sessions.revealed_output(self.session)
         for p in self.peers:
             p.accept_output(opened)
@@ -328,6 +350,7 @@ class Run:
             self.job.expected(self.inputs),
         )
         try:
+            self._phase("accept parameters", self.accept)
             self._phase("preprocess", self.preprocessing)
             self._phase("sacrifice check", self.sacrifice)
             self._phase("input", self.input)
@@ -336,8 +359,13 @@ class Run:
             self._phase("output", self.output)
         except SessionAborted:
             pass
+        except BaseException:
+            # Anything else (a revert, the service failing): leave no session live.
+            if self.peers:
+                self.peers[0].abort(AbortClaim.PROTOCOL_ERROR)
+            raise
         finally:
-            for p in getattr(self, "peers", []):
+            for p in self.peers:
                 p.close()
             self.pool.shutdown()
         info = self.sessions.session(self.session)
@@ -345,53 +373,32 @@ class Run:
             outcome.result = [self.field.to_signed(v) for v in self.sessions.result(self.session)]
         else:
             outcome.abort = self.sessions.abort_info(self.session)
-            outcome.message = explain_abort(outcome.abort, self.orgs)
+            names = {o.account.address: o.name for o in self.orgs}
+            outcome.message = explain_abort(outcome.abort, names)
+        outcome.errors = self.errors
         auditor = Auditor(self.w3, self.consortium.address)
-        outcome.audit = self._phase("audit", lambda: auditor.audit(self.session))
+        outcome.audit = self._phase(
+            "audit",
+            lambda: auditor.audit(
+                self.session,
+                job_hash=job_hash(self.job.description()),
+                material_counts=self.job.needs(self.field).counts(),
+            ),
+        )
         outcome.phases = self.phases
         return outcome
-
-
-def explain_abort(abort: AbortInfo, orgs: list[OrgIdentity]) -> str:
-    """One sentence on why the session aborted, naming the org where the evidence shows it."""
-    names = {o.account.address: o.name for o in orgs}
-    culprit = names.get(abort.culprit, abort.culprit)
-    where = f"checkpoint {abort.checkpoint}"
-    detail = abort.detail.rstrip(b"\0").decode(errors="replace")
-    return {
-        AbortReason.DIGEST_MISMATCH: f"{where}: the orgs' transcript digests disagree "
-        "(an org showed different values to different orgs)",
-        AbortReason.SIGMA_MISMATCH: f"{where}: {culprit} revealed a MAC-check share that "
-        "does not match its commitment",
-        AbortReason.MAC_CHECK_FAILED: f"{where}: MAC check failed: an opened value or a MAC "
-        "share was tampered with (not attributable to a single org)",
-        AbortReason.OUTPUT_MISMATCH: f"{culprit} revealed output shares that do not match "
-        "its commitment",
-        AbortReason.PARTICIPANT_ABORT: {
-            "sacrifice-failed": "sacrifice check failed: the preprocessing service dealt a bad "
-            "triple (the MAC check vouched for the openings)",
-            "bit-check-failed": "bit check failed: the preprocessing service dealt a mask bit "
-            "that is not 0 or 1 (the MAC check vouched for the openings)",
-        }.get(detail, f"a participant aborted: {detail}"),
-        AbortReason.EXPIRED: "the session's deadline passed",
-    }.get(abort.reason, f"aborted ({abort.reason.name})")
 
 
 def run_session(
     chain: Chain,
     job: SumProductJob,
     inputs: list[int],
-    cheat: str | None = None,
-    cheater: int = 1,
+    roles: Roles | None = None,
     workdir: Path | None = None,
     progress: Callable[[str], None] = lambda _: None,
 ) -> Outcome:
     """Run one complete session of ``job`` on ``chain``; see :class:`Run`."""
-    if cheat is not None and cheat not in CHEATS:
-        raise ValueError(f"unknown cheat {cheat!r}; choose one of {', '.join(CHEATS)}")
-    if not 0 <= cheater < job.orgs:
-        raise ValueError(f"cheating org {cheater + 1} is not one of the {job.orgs} orgs")
     with ExitStack() as stack:
         if workdir is None:
             workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="chainmpc-")))
-        return Run(chain, job, inputs, cheat, cheater, workdir, progress).execute()
+        return Run(chain, job, inputs, roles or Roles(), workdir, progress).execute()

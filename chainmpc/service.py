@@ -1,11 +1,12 @@
 """The preprocessing service's run for one session: check, deal, seal, deliver, commit.
 
-Before dealing anything it checks the session on-chain: it exists and awaits preprocessing,
-this service is its preprocessor, and its job hash is the hash of the job the service was
-told to prepare for (so the material matches what will be computed). It then reads each
-participant's public encryption key and name from the registry, deals exactly what the job
-needs, seals each org's batch to that org's key, delivers it into the org's cache (``cache
-root / org name``) and commits the hash of every sealed batch on-chain. It keeps nothing.
+Before dealing anything it checks the session on-chain: every participant has accepted its
+parameters, this service is its preprocessor and a registered service, and its job hash is
+the hash of the job the service was told to prepare for (so the material matches what will be
+computed). It then reads each participant's public encryption key and name from the registry,
+deals exactly what the job needs, seals each org's batch to that org's key, delivers it into
+the org's cache (``cache root / org name``) and commits the hash of every sealed batch, and the
+counts of what it dealt, on-chain. It keeps nothing.
 
 ``chainmpc preprocess`` runs this as its own process; the demo on the embedded chain calls it
 in-process, since that chain lives inside the demo's process.
@@ -18,11 +19,14 @@ from pathlib import Path
 
 from chainmpc.job import SumProductJob
 from offchain.cache import OrgCache, batch_hash, seal
-from offchain.field import field_for
+from offchain.field import Field, field_for
 from offchain.preprocessing import Dealer
 from onchain.clients import ConsortiumClient, SessionClient, State
 from onchain.commitments import job_hash
 from onchain.transactions import Sender
+
+#: The dealer the service uses unless told otherwise.
+DEALER: Callable[[Field, int], Dealer] = Dealer
 
 
 class ServiceError(RuntimeError):
@@ -36,21 +40,27 @@ def preprocess(
     session: int,
     job: SumProductJob,
     cache_root: Path,
-    corrupt_triple: int | None = None,
     progress: Callable[[str], None] = lambda _: None,
+    dealer_class: Callable[[Field, int], Dealer] | None = None,
 ) -> list[bytes]:
     """Prepare ``session`` for ``job``; return the committed batch hashes (participant order).
 
-    ``corrupt_triple`` is fault injection (``demo --cheat triple``): that triple is dealt wrong.
+    ``dealer_class`` deals the material; by default :data:`DEALER` (fault injection swaps in
+    a cheating dealer, see chainmpc/cheats.py).
     """
     info = sessions.session(session)
-    if info.state != State.OPENED:
-        raise ServiceError(f"session {session} is {info.state.name}, not awaiting preprocessing")
+    if info.state != State.ACCEPTED:
+        raise ServiceError(
+            f"session {session} is {info.state.name}, not awaiting preprocessing"
+            + (" (not every participant has accepted it yet)" if info.state == State.OPENED else "")
+        )
     if info.preprocessor != service.address:
         raise ServiceError(
             f"session {session} names {info.preprocessor} as its preprocessor, "
             f"not this service ({service.address})"
         )
+    if not consortium.is_service(service.address):
+        raise ServiceError(f"{service.address} is not a registered preprocessing service")
     if info.job_hash != job_hash(job.description()):
         raise ServiceError(f"session {session} was opened for another job than {job.name!r}")
     if len(info.participants) != job.orgs:
@@ -63,7 +73,7 @@ def preprocess(
         f"dealing {needs.checked_triples} checked triples (+ sacrifice partners), "
         f"{sum(needs.masks)} input masks for {job.orgs} orgs"
     )
-    materials = Dealer(fld, job.orgs).deal(session, needs, corrupt_triple)
+    materials = (dealer_class or DEALER)(fld, job.orgs).deal(session, needs)
     hashes = []
     for address, material in zip(info.participants, materials, strict=True):
         name, key, _ = consortium.org_info(address)
@@ -72,6 +82,6 @@ def preprocess(
         hashes.append(batch_hash(sealed))
         progress(f"sealed {len(sealed):,} bytes for {name} -> {path}")
     del materials, material  # the service forgets what it dealt
-    sessions.commit_preprocessing(service, session, hashes)
+    sessions.commit_preprocessing(service, session, hashes, needs.counts())
     progress(f"committed {len(hashes)} batch hashes on-chain")
     return hashes

@@ -55,6 +55,21 @@ class Needs:
         owner that has any (PROTOCOLS.md, "Input masks are checked before use")."""
         return tuple(m + 1 if m else 0 for m in self.masks)
 
+    def counts(self) -> list[int]:
+        """The counts the service commits on-chain with the batch hashes, for every org and
+        the auditor to compare with what the job needs: ``[triples, edabits, k, mask_bits,
+        truncations, trunc_bits, trunc_mask_bits, masks of org 0, masks of org 1, ...]``."""
+        return [
+            self.triples,
+            self.edabits,
+            self.k,
+            self.mask_bits,
+            self.truncations,
+            self.trunc_bits,
+            self.trunc_mask_bits,
+            *self.masks,
+        ]
+
     @property
     def bit_checks(self) -> int:
         """Dealt random bits, each checked (one triple) before use."""

@@ -193,14 +193,6 @@ def test_a_dealt_non_bit_is_caught_before_use(field) -> None:
     assert sigma_sum([cp for _, cp in cheat], field) == 0
 
 
-def test_demo_reports_a_failed_bit_check() -> None:
-    from chainmpc.launcher import explain_abort
-    from onchain.clients import AbortInfo, AbortReason
-
-    info = AbortInfo(AbortReason.PARTICIPANT_ABORT, "0x" + "00" * 20, 0, b"bit-check-failed")
-    assert "mask bit that is not 0 or 1" in explain_abort(info, [])
-
-
 def test_mask_bits_wait_for_the_mac_check_that_covers_their_check(field) -> None:
     needs = Needs(
         triples=triples_for(32),

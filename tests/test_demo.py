@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import pytest
 
+from chainmpc.cheats import roles_for
 from chainmpc.job import SumProductJob
 from chainmpc.launcher import run_session
 from offchain.field import BN254_SCALAR
 from onchain.audit import Auditor
-from onchain.clients import AbortReason, SessionClient, State
+from onchain.clients import AbortClaim, AbortReason, SessionClient, State
 from onchain.connection import connect
 
 INPUTS = [12, -7, 30]
@@ -48,32 +49,61 @@ def test_honest_session_is_finalised_with_the_right_result_and_audits(chain) -> 
 
 
 CHEATS = {
-    # kind: (abort reason, culprit is the cheating org, words the message must contain)
-    "share": (AbortReason.MAC_CHECK_FAILED, False, "MAC check failed"),
-    "mac": (AbortReason.MAC_CHECK_FAILED, False, "MAC check failed"),
-    "triple": (AbortReason.PARTICIPANT_ABORT, False, "sacrifice check failed"),
-    "sigma": (AbortReason.SIGMA_MISMATCH, True, "org2 revealed a MAC-check share"),
-    "digest": (AbortReason.DIGEST_MISMATCH, False, "digests disagree"),
+    # kind: (abort reason, claim, the org named (culprit or claimant), words in the message)
+    "share": (AbortReason.MAC_CHECK_FAILED, AbortClaim.NONE, None, "MAC check failed"),
+    "mac": (AbortReason.MAC_CHECK_FAILED, AbortClaim.NONE, None, "MAC check failed"),
+    # Every honest org sees the failed sacrifice; the first to post is org1, as a claim.
+    "triple": (
+        AbortReason.PARTICIPANT_ABORT,
+        AbortClaim.SACRIFICE_FAILED,
+        0,
+        "org1 aborted the session, claiming: the sacrifice check",
+    ),
+    # Only the victim can tell its clear masks are wrong: org2 aborts, before any input.
+    "mask": (
+        AbortReason.PARTICIPANT_ABORT,
+        AbortClaim.MASK_CHECK_FAILED,
+        1,
+        "org2 aborted the session, claiming: its clear input masks do not match",
+    ),
+    "sigma": (
+        AbortReason.SIGMA_MISMATCH,
+        AbortClaim.NONE,
+        1,
+        "org2 revealed a MAC-check share that does not match its commitment (proof against org2)",
+    ),
+    "digest": (AbortReason.DIGEST_MISMATCH, AbortClaim.NONE, None, "digests disagree"),
+    "output": (AbortReason.MAC_CHECK_FAILED, AbortClaim.NONE, None, "checkpoint 2: MAC check"),
 }
 
 
 @pytest.mark.parametrize("kind", sorted(CHEATS))
 def test_every_cheat_aborts_on_chain_with_no_result(chain, kind: str) -> None:
-    reason, attributable, words = CHEATS[kind]
-    outcome = run_session(chain, SumProductJob(3), INPUTS, cheat=kind, cheater=1)
+    reason, claim, named, words = CHEATS[kind]
+    outcome = run_session(chain, SumProductJob(3), INPUTS, roles_for(kind, 1))
     assert outcome.result is None and not outcome.ok
     assert outcome.abort is not None and outcome.abort.reason == reason
-    assert words in outcome.message
+    assert outcome.abort.claim == claim
+    assert words in outcome.message, outcome.message
     state, result = on_chain_state(chain, outcome)
     assert state == State.ABORTED and result == []
-    if attributable:
-        cheater = outcome_address(chain, outcome, 1)
-        assert outcome.abort.culprit == cheater
+    if named is not None:
+        who = outcome.abort.by if reason == AbortReason.PARTICIPANT_ABORT else outcome.abort.culprit
+        assert who == outcome_address(chain, outcome, named)
+    if claim in (AbortClaim.SACRIFICE_FAILED, AbortClaim.MASK_CHECK_FAILED):
+        # Caught before any input was committed: no input was ever exposed to the bad material.
+        sessions = SessionClient(chain.w3, outcome.manager)
+        assert not sessions.contract.events.InputCommitted().get_logs(
+            from_block=0, argument_filters={"sessionId": outcome.session}
+        )
     report = Auditor(chain.w3, outcome.consortium).audit(outcome.session)
     assert not report.passed
-    assert any(
-        c.name == "session not aborted" and reason.name in c.detail for c in report.failures()
-    )
+    failed = report.check("session not aborted")
+    assert failed is not None and not failed.ok and reason.name in failed.detail
+    if reason == AbortReason.PARTICIPANT_ABORT:
+        assert f"a claim by {outcome.abort.by} ({claim.name}), not proof" in failed.detail
+    if reason == AbortReason.SIGMA_MISMATCH:
+        assert f"proven against ['{outcome.abort.culprit}']" in failed.detail
 
 
 def outcome_address(chain, outcome, index: int) -> str:

@@ -11,19 +11,20 @@ from eth_account import Account
 from nacl.public import PrivateKey
 from web3 import Web3
 
+from chainmpc.deployment import deploy
 from chainmpc.job import SumProductJob
-from chainmpc.launcher import deploy
 from offchain.cache import OrgCache
 from offchain.field import BN254_SCALAR
 from onchain.clients import State
-from onchain.commitments import job_hash
+from onchain.commitments import job_hash, session_params_hash
 from onchain.connection import connect
 from onchain.transactions import Sender, TxLog
 
 
 @pytest.fixture
 def session(ganache_url: str, tmp_path: Path):
-    """A deployed consortium with three orgs and an opened session awaiting preprocessing."""
+    """A deployed consortium with three orgs, a registered service, and a way to open a session
+    that every org has accepted (so that it awaits preprocessing)."""
     chain = connect(ganache_url)
     log = TxLog()
     funder = Sender(chain.w3, chain.funder, log, "funder")
@@ -35,20 +36,30 @@ def session(ganache_url: str, tmp_path: Path):
 
     admin, service = funded("admin"), funded("service")
     d = deploy(admin)
-    keys = {}
+    d.consortium.register_service(admin, service.address, "dealer")
+    keys, senders = {}, []
     for k in range(3):
-        org = Account.create()
+        org = funded(f"org{k + 1}")
+        senders.append(org)
         keys[f"org{k + 1}"] = PrivateKey.generate()
         d.consortium.register_org(
             admin, org.address, f"org{k + 1}", bytes(keys[f"org{k + 1}"].public_key), "h:1"
         )
-    orgs = [d.consortium.contract.functions.orgAt(i).call() for i in range(3)]
+    orgs = [s.address for s in senders]
 
-    def open_session(job: dict) -> int:
+    def open_session(job: dict, accept: bool = True) -> int:
         now = chain.w3.eth.get_block("latest")["timestamp"]
-        return d.sessions.open_session(
-            admin, job_hash(job), orgs, BN254_SCALAR, service.address, now + 3600
+        sid = d.sessions.open_session(
+            admin, job_hash(job), orgs, BN254_SCALAR, service.address, now + 3600, 2
         )
+        info = d.sessions.session(sid)
+        params = session_params_hash(
+            chain.w3.eth.chain_id, d.sessions.address, sid, info.job_hash, orgs,
+            BN254_SCALAR, service.address, info.deadline, 2,
+        )  # fmt: skip
+        for s in senders if accept else []:
+            d.sessions.accept_session(s, sid, params)
+        return sid
 
     key_file = tmp_path / "service.key"
     key_file.write_text(service.account.key.hex())
@@ -78,6 +89,7 @@ def test_service_fills_each_cache_and_commits_matching_hashes(session, tmp_path)
         needs = SumProductJob(3).needs(material.field)
         assert needs.triples == 2 and needs.masks == (1, 1, 1)  # two products, one input each
         assert material.org == k and material.remaining_triples == 2 * needs.checked_triples
+    assert d.sessions.material_counts(sid) == needs.counts()
     again = preprocess(chain, d, sid, key_file, tmp_path / "other")
     assert again.returncode == 1 and "PREPROCESSED, not awaiting preprocessing" in again.stderr
 
@@ -99,4 +111,12 @@ def test_service_refuses_when_not_the_sessions_preprocessor(session, tmp_path) -
     impostor.write_text(Account.create().key.hex())
     proc = preprocess(chain, d, sid, impostor, tmp_path / "caches")
     assert proc.returncode == 1 and "not this service" in proc.stderr
-    assert d.sessions.session(sid).state == State.OPENED
+    assert d.sessions.session(sid).state == State.ACCEPTED
+
+
+def test_service_waits_until_every_org_accepted(session, tmp_path) -> None:
+    chain, d, open_session, key_file, _, _ = session
+    sid = open_session(SumProductJob(3).description(), accept=False)
+    proc = preprocess(chain, d, sid, key_file, tmp_path / "caches")
+    assert proc.returncode == 1 and "not every participant has accepted" in proc.stderr
+    assert d.sessions.session(sid).state == State.OPENED and not (tmp_path / "caches").exists()

@@ -1,102 +1,63 @@
 """The auditor: verify a session from the chain's public record alone.
 
 An auditor holds nothing secret. From the contracts' events it re-derives every check the
-contract made and the ones it could not make alone: every participant is a registered org;
-every org's preprocessing batch was committed; a MAC check passed before any input was shared
-(it vouches for the sacrifice check's openings); all orgs committed inputs; every checkpoint has
-one digest from each org, all equal, and sigma reveals that match their commitments and sum to
-0 mod p; a checkpoint passed after the inputs and before the output; every output reveal matches
-its commitment; the recorded result is the sum of the revealed shares and was MAC-checked.
+contract made and the ones it could not make alone:
+
+* the parameters (:mod:`onchain.audit.params`): the parameters hash binds chain id, contract
+  and every parameter; the modulus is a prime in the auditor's own table and allow-listed; the
+  service is registered and not a participant; the deadline is bounded; the job hash is the
+  job file's (when given); every participant accepted before any material was committed;
+* every participant is a registered org; every batch was committed, with the material counts
+  the job needs (when given); all orgs committed inputs;
+* every checkpoint has one digest from each org, all equal, and sigma reveals that match their
+  commitments, sum to 0 mod p and are not all zero (honest shares never are);
+* a checkpoint passed before any input (it vouches for the sacrifice, bit and mask checks),
+  one after the inputs and before the output, and one after the output; every output reveal
+  matches its commitment; the recorded result is the sum of the revealed shares;
+* an abort says what the chain proves: a rejected reveal is re-derived from its evidence
+  event; a participant's abort is shown as that org's claim, never as a finding.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from eth_utils import keccak
 from web3 import Web3
 
-from onchain.clients import AbortReason, ConsortiumClient, SessionClient, State
+from onchain.audit.params import check_parameters
+from onchain.audit.record import SessionRecord, order
+from onchain.audit.report import AuditReport, Check
+from onchain.clients import AbortClaim, AbortReason, ConsortiumClient, SessionClient, State
 from onchain.commitments import output_commitment, sigma_commitment
 
-
-@dataclass
-class Check:
-    """One verified property: its name, whether it holds, and why."""
-
-    name: str
-    ok: bool
-    detail: str
-
-
-@dataclass
-class AuditReport:
-    """Everything the auditor checked about one session."""
-
-    session: int
-    state: str
-    result: list[int] | None
-    checks: list[Check] = field(default_factory=list)
-
-    @property
-    def passed(self) -> bool:
-        """True iff every check holds."""
-        return bool(self.checks) and all(c.ok for c in self.checks)
-
-    def failures(self) -> list[Check]:
-        """The checks that do not hold."""
-        return [c for c in self.checks if not c.ok]
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {**asdict(self), "passed": self.passed}
+__all__ = ["AuditReport", "Auditor", "Check"]
 
 
 def _signed(v: int, p: int) -> int:
     return v - p if v > p // 2 else v
 
 
-def _order(ev: Any) -> tuple[int, int]:
-    return (ev["blockNumber"], ev["logIndex"])
-
-
 class Auditor:
     """Reads a session's events and checks them."""
 
     def __init__(self, w3: Web3, consortium: str) -> None:
+        self.w3 = w3
         self.consortium = ConsortiumClient(w3, consortium)
         self.sessions = SessionClient(w3, self.consortium.session_manager())
 
-    def _fetch(self, session: int) -> None:
-        """Fetch the session's logs in one request and decode them by event signature."""
-        contract = self.sessions.contract
-        by_topic = {}
-        for item in contract.abi:
-            if item.get("type") == "event":
-                types = ",".join(i["type"] for i in item["inputs"])
-                by_topic[keccak(text=f"{item['name']}({types})")] = item["name"]
-        logs = self.sessions.contract.w3.eth.get_logs(
-            {
-                "address": contract.address,
-                "fromBlock": 0,
-                "toBlock": "latest",
-                "topics": [None, "0x" + session.to_bytes(32, "big").hex()],
-            }
-        )
-        self._logs: dict[str, list[Any]] = defaultdict(list)
-        for log in sorted(logs, key=_order):
-            name = by_topic.get(bytes(log["topics"][0]))
-            if name is not None:
-                self._logs[name].append(getattr(contract.events, name)().process_log(log))
+    def audit(
+        self,
+        session: int,
+        job_hash: bytes | None = None,
+        material_counts: list[int] | None = None,
+    ) -> AuditReport:
+        """Verify ``session``; the report's ``passed`` is True only if everything holds.
 
-    def _events(self, name: str) -> list[Any]:
-        return self._logs.get(name, [])
-
-    def audit(self, session: int) -> AuditReport:
-        """Verify ``session``; the report's ``passed`` is True only if everything holds."""
-        self._fetch(session)
+        ``job_hash`` and ``material_counts`` come from the auditor's own copy of the job
+        (``chainmpc audit --job FILE``); without them those two checks are not made."""
+        self.record = SessionRecord.fetch(self.w3, self.sessions, session)
+        ev = self.record
         info = self.sessions.session(session)
         report = AuditReport(session, info.state.name, None)
         add = report.checks.append
@@ -104,7 +65,9 @@ class Auditor:
             add(Check("session exists", False, f"no session {session} on this contract"))
             return report
         p, parts = info.modulus, info.participants
+        self._p = p
 
+        check_parameters(ev, self.consortium, add, self._timestamp, job_hash)
         unregistered = [a for a in parts if not self.consortium.is_org(a)]
         add(
             Check(
@@ -114,7 +77,7 @@ class Auditor:
             )
         )
 
-        pre = {e["args"]["org"]: e for e in self._events("PreprocessingCommitted")}
+        pre = {e["args"]["org"]: e for e in ev("PreprocessingCommitted")}
         add(
             Check(
                 "preprocessing committed",
@@ -122,8 +85,19 @@ class Auditor:
                 f"{len(pre)}/{len(parts)} batch hashes on-chain",
             )
         )
+        counted = [list(e["args"]["counts"]) for e in ev("MaterialCounted")]
+        if material_counts is not None and pre:
+            add(
+                Check(
+                    "material counts are what the job needs",
+                    counted == [material_counts],
+                    f"{material_counts}"
+                    if counted == [material_counts]
+                    else f"on-chain {counted}, job needs {material_counts}",
+                )
+            )
 
-        inputs = self._events("InputCommitted")
+        inputs = ev("InputCommitted")
         add(
             Check(
                 "inputs committed",
@@ -132,22 +106,22 @@ class Auditor:
             )
         )
 
-        passed = self._check_checkpoints(session, p, parts, add)
-        outputs = self._check_outputs(session, p, parts, add)
+        passed = self._check_checkpoints(session, parts, add)
+        outputs = self._check_outputs(session, parts, add)
 
-        first_input = _order(inputs[0]) if inputs else None
-        before_inputs = [cp for cp in passed if first_input and _order(cp) < first_input]
+        first_input = order(inputs[0]) if inputs else None
+        before_inputs = [cp for cp in passed if first_input and order(cp) < first_input]
         add(
             Check(
-                "MAC check before inputs (sacrifice)",
+                "MAC check before inputs (sacrifice, bits, masks)",
                 bool(before_inputs),
                 "passed" if before_inputs else "no checkpoint passed before inputs were committed",
             )
         )
-        out_commits = self._events("OutputCommitted")
+        out_commits = ev("OutputCommitted")
         if inputs and out_commits:
-            last_input, first_out = _order(inputs[-1]), _order(out_commits[0])
-            between = [cp for cp in passed if last_input < _order(cp) < first_out]
+            last_input, first_out = order(inputs[-1]), order(out_commits[0])
+            between = [cp for cp in passed if last_input < order(cp) < first_out]
             add(
                 Check(
                     "MAC check before output",
@@ -156,26 +130,15 @@ class Auditor:
                 )
             )
 
-        finals = self._events("SessionFinalised")
-        aborts = self._events("SessionAborted")
+        finals, aborts = ev("SessionFinalised"), ev("SessionAborted")
         if aborts:
-            a = aborts[0]["args"]
-            culprit = a["culprit"] if int(a["culprit"], 16) else "not attributable to one org"
-            detail = bytes(a["detail"]).rstrip(b"\0").decode(errors="replace")
-            add(
-                Check(
-                    "session not aborted",
-                    False,
-                    f"aborted: {AbortReason(a['reason']).name} at checkpoint {a['checkpoint']}, "
-                    f"culprit {culprit}" + (f", detail {detail!r}" if detail else ""),
-                )
-            )
+            add(Check("session not aborted", False, self._explain_abort(session, aborts[0])))
         recorded = self.sessions.result(session)
         if finals and not aborts:
             result = list(finals[0]["args"]["result"])
             report.result = result
-            last_reveal = self._events("OutputRevealed")[-1]
-            after = [cp for cp in passed if _order(cp) > _order(last_reveal)]
+            last_reveal = ev("OutputRevealed")[-1]
+            after = [cp for cp in passed if order(cp) > order(last_reveal)]
             add(
                 Check(
                     "output MAC-checked",
@@ -195,14 +158,69 @@ class Auditor:
             add(Check("session finalised", False, f"state {info.state.name}"))
         return report
 
-    def _check_checkpoints(self, session: int, p: int, parts: list[str], add: Any) -> list[Any]:
+    def _timestamp(self, event: Any) -> int:
+        return self.w3.eth.get_block(event["blockNumber"])["timestamp"]
+
+    def _explain_abort(self, session: int, event: Any) -> str:
+        """What the abort proves, re-derived from the evidence events where there are any."""
+        a = event["args"]
+        reason, claim = AbortReason(a["reason"]), AbortClaim(a["claim"])
+        where = f"aborted: {reason.name} at checkpoint {a['checkpoint']}"
+        if reason == AbortReason.PARTICIPANT_ABORT:
+            return f"{where}: a claim by {a['by']} ({claim.name}), not proof against anyone"
+        if reason == AbortReason.SIGMA_MISMATCH:
+            proven = [
+                e["args"]["org"]
+                for e in self.record("SigmaRejected")
+                if self._sigma_committed(e["args"]["org"], e["args"]["checkpoint"])
+                not in (None, self._sigma_of(session, e["args"]))
+            ]
+            return (
+                f"{where}: proven against {proven} (reveal re-derived, does not match)"
+                if (proven == [a["culprit"]])
+                else f"{where}: culprit {a['culprit']} NOT supported by the evidence"
+            )
+        if reason == AbortReason.OUTPUT_MISMATCH:
+            commits = {e["args"]["org"]: bytes(e["args"]["commitment"])
+                       for e in self.record("OutputCommitted")}  # fmt: skip
+            proven = [
+                e["args"]["org"]
+                for e in self.record("OutputRejected")
+                if commits.get(e["args"]["org"]) not in (None, self._output_of(session, e["args"]))
+            ]
+            return (
+                f"{where}: proven against {proven} (reveal re-derived, does not match)"
+                if (proven == [a["culprit"]])
+                else f"{where}: culprit {a['culprit']} NOT supported by the evidence"
+            )
+        return f"{where}: not attributable to one org"
+
+    def _sigma_of(self, session: int, v: Any) -> bytes:
+        return sigma_commitment(
+            v["sigma"], bytes(v["salt"]), v["org"], self.record.chain_id, self.record.manager,
+            session, v["checkpoint"],
+        )  # fmt: skip
+
+    def _output_of(self, session: int, v: Any) -> bytes:
+        return output_commitment(
+            list(v["shares"]), bytes(v["salt"]), v["org"], self.record.chain_id,
+            self.record.manager, session,
+        )  # fmt: skip
+
+    def _sigma_committed(self, org: str, checkpoint: int) -> bytes | None:
+        for e in self.record("CheckpointCommitted"):
+            if e["args"]["org"] == org and e["args"]["checkpoint"] == checkpoint:
+                return bytes(e["args"]["sigmaCommitment"])
+        return None
+
+    def _check_checkpoints(self, session: int, parts: list[str], add: Any) -> list[Any]:
         commits: dict[int, dict[str, Any]] = defaultdict(dict)
-        for e in self._events("CheckpointCommitted"):
+        for e in self.record("CheckpointCommitted"):
             commits[e["args"]["checkpoint"]][e["args"]["org"]] = e["args"]
         reveals: dict[int, dict[str, Any]] = defaultdict(dict)
-        for e in self._events("SigmaRevealed"):
+        for e in self.record("SigmaRevealed"):
             reveals[e["args"]["checkpoint"]][e["args"]["org"]] = e["args"]
-        passed = self._events("CheckpointPassed")
+        passed = self.record("CheckpointPassed")
         passed_numbers = {e["args"]["checkpoint"] for e in passed}
         for cp in sorted(commits):
             c, r = commits[cp], reveals.get(cp, {})
@@ -219,7 +237,7 @@ class Auditor:
             bad = [
                 org
                 for org, v in r.items()
-                if sigma_commitment(v["sigma"], bytes(v["salt"]), org, session, cp)
+                if self._sigma_of(session, {**v, "checkpoint": cp})
                 != bytes(c[org]["sigmaCommitment"])
             ]
             add(
@@ -230,13 +248,17 @@ class Auditor:
                 )
             )
             if set(r) == set(parts):
-                total = sum(v["sigma"] for v in r.values()) % p
+                sigmas = [v["sigma"] for v in r.values()]
+                total = sum(sigmas) % self._p
+                zero = not any(sigmas)
                 add(
                     Check(
                         f"checkpoint {cp}: MAC check sums to 0",
-                        total == 0 and cp in passed_numbers,
+                        total == 0 and cp in passed_numbers and not zero,
                         "sigma shares do not sum to 0"
                         if total
+                        else "every sigma share is 0 (honest shares are never all zero)"
+                        if zero
                         else "passed"
                         if cp in passed_numbers
                         else "sums to 0 but no CheckpointPassed event",
@@ -244,21 +266,17 @@ class Auditor:
                 )
         return passed
 
-    def _check_outputs(self, session: int, p: int, parts: list[str], add: Any) -> list[int] | None:
+    def _check_outputs(self, session: int, parts: list[str], add: Any) -> list[int] | None:
         commits = {
-            e["args"]["org"]: bytes(e["args"]["commitment"])
-            for e in self._events("OutputCommitted")
+            e["args"]["org"]: bytes(e["args"]["commitment"]) for e in self.record("OutputCommitted")
         }
-        reveals = self._events("OutputRevealed")
+        reveals = self.record("OutputRevealed")
         if not reveals:
             return None
         bad = [
             e["args"]["org"]
             for e in reveals
-            if output_commitment(
-                list(e["args"]["shares"]), bytes(e["args"]["salt"]), e["args"]["org"], session
-            )
-            != commits.get(e["args"]["org"])
+            if self._output_of(session, e["args"]) != commits.get(e["args"]["org"])
         ]
         add(
             Check(
@@ -270,4 +288,4 @@ class Auditor:
         if len(reveals) != len(parts):
             return None
         width = len(reveals[0]["args"]["shares"])
-        return [sum(e["args"]["shares"][k] for e in reveals) % p for k in range(width)]
+        return [sum(e["args"]["shares"][k] for e in reveals) % self._p for k in range(width)]
