@@ -59,11 +59,12 @@ def _shifted(mat: OrgMaterial, s: Shared, index: int, delta: int) -> Shared:
     return Shared(f.add(s.x, dx), f.add(s.m, dm))
 
 
-def corrupt_triple(materials: list[OrgMaterial], k: int) -> list[OrgMaterial]:
-    """Deal triple number ``k`` with ``c = ab + 1`` (MACs consistent): the sacrifice catches it."""
+def corrupt_triple(materials: list[OrgMaterial], k: int, delta: int = 1) -> list[OrgMaterial]:
+    """Deal triple number ``k`` with ``c = ab + delta`` (MACs consistent): the sacrifice catches
+    it, unless the dealer can predict the challenge and corrupt the partner to match."""
     for mat in materials:
         a, b, c = mat.triples
-        mat.triples = (a, b, _shifted(mat, c, k, 1))
+        mat.triples = (a, b, _shifted(mat, c, k, delta))
     return materials
 
 

@@ -22,6 +22,7 @@ from chainmpc.job import SumProductJob
 from offchain.cache import OrgCache
 from offchain.engine import CheckpointShare, Engine, ProtocolAbort
 from offchain.field import FieldError, check_modulus, field_for
+from offchain.preprocessing import MaterialError
 from offchain.sectypes import SecretArray
 from offchain.shares import Shared
 from offchain.transcript import challenge
@@ -219,7 +220,7 @@ class OrgPeer:
         expected = self.sessions.batch_hash(self.session, self.me.account.address)
         counts = self.sessions.material_counts(self.session)
         if counts != self.job.needs(self.field).counts():
-            raise ProtocolAbort(
+            raise MaterialError(
                 f"the service committed material counts {counts}; the job needs "
                 f"{self.job.needs(self.field).counts()}"
             )
@@ -344,6 +345,8 @@ def claim_for(exc: BaseException) -> AbortClaim:
         return AbortClaim.TRANSPORT_ERROR
     if isinstance(exc, ParameterError):
         return AbortClaim.PARAMETERS_REJECTED
+    if isinstance(exc, MaterialError):
+        return AbortClaim.MATERIAL_REJECTED
     if isinstance(exc, TimeoutError):
         return AbortClaim.TIMEOUT
     return AbortClaim.PROTOCOL_ERROR

@@ -26,7 +26,17 @@ class Mutation:
         return self.path.endswith(".sol")
 
 
-CONTRACT_TESTS = ("tests/test_contracts.py",)
+ENGINE = "tests/test_engine.py::"
+SOUND = "tests/test_soundness.py::"
+PEER = ("tests/test_peer.py",)
+AUDIT = ("tests/test_audit.py",)
+DEMO = "tests/test_demo.py::test_every_cheat_aborts_on_chain_with_no_result"
+
+
+def off(name: str, path: str, condition: str, tests: tuple[str, ...], count: int = 1) -> Mutation:
+    """The check ``if condition:`` never fires."""
+    return Mutation(name, path, f"if {condition}:", "if False:", tests, count)
+
 
 MUTATIONS: list[Mutation] = [
     # -- transport ------------------------------------------------------------------------
@@ -58,5 +68,308 @@ MUTATIONS: list[Mutation] = [
         "os.rename(source, taken)",
         "os.link(source, taken)",
         ("tests/test_preprocessing.py",),
+    ),
+    # -- MAC check: coefficients, transcript, openings ------------------------------------
+    Mutation(
+        "engine: MAC-check coefficients do not depend on the transcript digest",
+        "offchain/engine.py",
+        'seed = b"chainmpc/mac-check" + self.session_tag + where + digest',
+        'seed = b"chainmpc/mac-check" + self.session_tag + where',
+        ("tests/test_mac_check.py::test_compensating_errors_fail_the_mac_check",),
+    ),
+    Mutation(
+        "engine: openings not absorbed into the transcript",
+        "offchain/engine.py",
+        "        self.transcript.absorb(label, f.encode(values))\n        self._pending.append",
+        "        self._pending.append",
+        ("tests/test_mac_check.py::test_compensating_errors_fail_the_mac_check",),
+    ),
+    Mutation(
+        "engine: input broadcast not absorbed into the transcript",
+        "offchain/engine.py",
+        'self.transcript.absorb(f"input/{owner}", f.encode(broadcast))',
+        "pass",
+        (ENGINE + "test_inconsistent_input_broadcast_shows_in_the_digests",),
+    ),
+    Mutation(
+        "engine: outputs opened by the contract not MAC-checked",
+        "offchain/engine.py",
+        "        self._pending.append((values, shared.m))",
+        "        pass",
+        (DEMO + "[embedded-output]",),
+    ),
+    Mutation(
+        "peer: the final acceptance of the output skipped",
+        "chainmpc/peer.py",
+        'self._engine.accept_opened(shared, self.field.from_ints(values), "output")',
+        "pass",
+        (DEMO + "[embedded-output]",),
+    ),
+    off(
+        "engine: peer MAC check ignores unequal digests",
+        "offchain/engine.py",
+        "any(msg[:32] != share.digest for msg in round1)",
+        (ENGINE + "test_a_split_transcript_aborts_the_peer_mac_check",),
+    ),
+    off(
+        "engine: peer MAC check ignores a non-zero sum",
+        "offchain/engine.py",
+        "total % f.p",
+        (ENGINE + "test_mac_check_between_peers_passes_and_catches_tampering",),
+    ),
+    off(
+        "engine: checkpoint number not checked against the contract's",
+        "offchain/engine.py",
+        "number != self._onchain",
+        (ENGINE + "test_peer_checks_do_not_shift_the_on_chain_numbering",),
+    ),
+    Mutation(
+        "engine: peer checks advance the on-chain numbering (the framing bug)",
+        "offchain/engine.py",
+        "        self._peer_checks += 1\n",
+        "        self._peer_checks += 1\n        self._onchain += 1\n",
+        (SOUND + "test_peer_checks_between_onchain_checkpoints_frame_nobody",),
+    ),
+    off(
+        "engine: reveal with openings pending",
+        "offchain/engine.py",
+        "self.pending",
+        (ENGINE + "test_reveal_refuses_unchecked_openings_and_unconfirmed_checkpoints",),
+    ),
+    off(
+        "engine: reveal with a checkpoint not confirmed",
+        "offchain/engine.py",
+        "serial not in self._confirmed",
+        (ENGINE + "test_reveal_refuses_unchecked_openings_and_unconfirmed_checkpoints",),
+    ),
+    Mutation(
+        "sectypes: reveal does not require a MAC check first",
+        "offchain/sectypes.py",
+        "    engine.require_checked(label)\n",
+        "",
+        (ENGINE + "test_reveal_refuses_unchecked_openings_and_unconfirmed_checkpoints",),
+    ),
+    # -- preprocessing checks --------------------------------------------------------------
+    Mutation(
+        "checks: a failed sacrifice is ignored",
+        "offchain/checks.py",
+        "failed = sum(1 for v in f.to_ints(zs) if v != 0) if count else 0",
+        "failed = 0",
+        (ENGINE + "test_bad_triple_fails_sacrifice_and_is_never_used",),
+    ),
+    Mutation(
+        "checks: triples usable although the sacrifice failed",
+        "offchain/checks.py",
+        "        if not failed:\n            self._checked = tuple(",
+        "        if True:\n            self._checked = tuple(",
+        (ENGINE + "test_bad_triple_fails_sacrifice_and_is_never_used",),
+    ),
+    Mutation(
+        "checks: a failed bit check is ignored",
+        "offchain/checks.py",
+        "ok = f.to_ints(opened) == [0]",
+        "ok = True",
+        ("tests/test_compare.py::test_a_dealt_non_bit_is_caught_before_use",),
+    ),
+    off(
+        "checks: mask bits used before the MAC check covering the bit check",
+        "offchain/checks.py",
+        "count and self._bits_serial not in self._confirmed",
+        ("tests/test_compare.py::test_mask_bits_wait_for_the_mac_check_that_covers_their_check",),
+    ),
+    Mutation(
+        "checks: a wrong clear input mask is accepted",
+        "offchain/checks.py",
+        "self._masks_checked = expected is None or f.to_ints(u)[expected[0]] == expected[1]",
+        "self._masks_checked = True",
+        (ENGINE + "test_a_shifted_mask_is_caught_by_its_owner_and_input_refused",),
+    ),
+    Mutation(
+        "engine: input does not wait for the mask check",
+        "offchain/engine.py",
+        "        self._require_checked_masks(count)\n",
+        "",
+        (ENGINE + "test_input_waits_for_the_mask_check_and_its_mac_check",),
+    ),
+    Mutation(
+        "peer: constant sacrifice challenge",
+        "chainmpc/peer.py",
+        '(t,) = challenge(self.field.p, self.tag, b"sacrifice", *hashes, count=1)',
+        '(t,) = challenge(self.field.p, self.tag, b"sacrifice", count=1)',
+        ("tests/test_mac_check.py::test_a_dealer_cannot_predict_the_sacrifice_challenge",),
+    ),
+    # -- field -----------------------------------------------------------------------------
+    off(
+        "field: composite moduli accepted",
+        "offchain/field.py",
+        "not gmpy2.is_prime(p, 25)",
+        ("tests/test_preprocessing.py::test_prime_field_refuses_composites_and_small_primes",),
+    ),
+    Mutation(
+        "field: moduli outside the table of known primes accepted",
+        "offchain/field.py",
+        "    check_modulus(p)\n    return Mersenne127()",
+        "    return Mersenne127()",
+        ("tests/test_preprocessing.py::test_only_known_primes_make_a_field",),
+    ),
+    # -- the peer's parameter checks and steps ---------------------------------------------
+    off(
+        "peer: job hash not checked",
+        "chainmpc/peer.py",
+        "info.job_hash != job_hash(job.description())",
+        PEER,
+    ),
+    off(
+        "peer: participants not checked",
+        "chainmpc/peer.py",
+        "info.participants != participants",
+        PEER,
+    ),
+    Mutation(
+        "peer: modulus not checked against its own table",
+        "chainmpc/peer.py",
+        "        check_modulus(info.modulus)\n",
+        "        pass\n",
+        (SOUND + "test_a_composite_modulus_is_refused_by_every_peer_and_the_auditor",),
+    ),
+    off(
+        "peer: modulus allow-list not checked",
+        "chainmpc/peer.py",
+        "not consortium.is_allowed_modulus(info.modulus)",
+        PEER,
+    ),
+    off(
+        "peer: service may be a participant",
+        "chainmpc/peer.py",
+        "info.preprocessor in info.participants",
+        PEER,
+    ),
+    off(
+        "peer: unregistered service accepted",
+        "chainmpc/peer.py",
+        "not consortium.is_service(info.preprocessor)",
+        PEER,
+    ),
+    off(
+        "peer: deadline not bounded",
+        "chainmpc/peer.py",
+        "not now < info.deadline <= now + MAX_SESSION_SECONDS",
+        PEER,
+    ),
+    off(
+        "peer: output length not checked",
+        "chainmpc/peer.py",
+        "info.output_length != job.output_length",
+        PEER,
+    ),
+    off(
+        "peer: parameters hash not checked",
+        "chainmpc/peer.py",
+        "expected != info.params_hash",
+        PEER,
+    ),
+    Mutation(
+        "peer: session tag not bound to the chain id",
+        "chainmpc/peer.py",
+        '        + chain_id.to_bytes(32, "big")\n',
+        "",
+        PEER,
+    ),
+    off(
+        "peer: material counts not checked against the job",
+        "chainmpc/peer.py",
+        "counts != self.job.needs(self.field).counts()",
+        (SOUND + "test_material_counts_unlike_the_job_are_refused",),
+    ),
+    Mutation(
+        "peer: output committed before everything is MAC-checked",
+        "chainmpc/peer.py",
+        '        self._engine.require_checked("output")\n',
+        "",
+        (SOUND + "test_output_is_refused_until_everything_opened_is_mac_checked",),
+    ),
+    off(
+        "peer: checkpoint confirmed before it passed on-chain",
+        "chainmpc/peer.py",
+        "self._session().checkpoint_count <= share.checkpoint",
+        (SOUND + "test_a_checkpoint_is_confirmed_only_once_it_passed_on_chain",),
+    ),
+    Mutation(
+        "launcher: an org whose step fails does not post the abort",
+        "chainmpc/launcher.py",
+        "        peer.abort(claim_for(exc))\n",
+        "",
+        (SOUND + "test_an_org_that_crashes_mid_session_is_reported_on_chain",),
+    ),
+    # -- the auditor -----------------------------------------------------------------------
+    Mutation(
+        "audit: all-zero sigmas accepted",
+        "onchain/audit/__init__.py",
+        "total == 0 and cp in passed_numbers and not zero,",
+        "total == 0 and cp in passed_numbers,",
+        (SOUND + "test_the_auditor_rejects_all_zero_sigmas",),
+    ),
+    Mutation(
+        "audit: parameters hash not recomputed",
+        "onchain/audit/params.py",
+        'recomputed == bytes(a["paramsHash"]),\n',
+        "True,\n",
+        AUDIT,
+    ),
+    Mutation(
+        "audit: modulus not checked",
+        "onchain/audit/params.py",
+        "prime and allowed,\n",
+        "True,\n",
+        AUDIT,
+    ),
+    Mutation(
+        "audit: service not checked",
+        "onchain/audit/params.py",
+        "registered and service not in parts,\n",
+        "True,\n",
+        AUDIT,
+    ),
+    Mutation(
+        "audit: deadline not checked",
+        "onchain/audit/params.py",
+        "0 < span <= MAX_SESSION_SECONDS,",
+        "True,",
+        AUDIT,
+    ),
+    Mutation(
+        "audit: acceptance not checked",
+        "onchain/audit/params.py",
+        "not missing and in_time,\n",
+        "True,\n",
+        AUDIT,
+    ),
+    Mutation(
+        "audit: job hash not compared",
+        "onchain/audit/params.py",
+        'same = bytes(a["jobHash"]) == job_hash',
+        "same = True",
+        AUDIT,
+    ),
+    Mutation(
+        "audit: material counts not compared",
+        "onchain/audit/__init__.py",
+        "counted == [material_counts],",
+        "True,",
+        (SOUND + "test_the_auditor_checks_the_job_file_and_the_material_counts",),
+    ),
+    Mutation(
+        "audit: blame taken from the contract, not re-derived",
+        "onchain/audit/__init__.py",
+        'not in (None, self._sigma_of(session, e["args"]))',
+        "is not None",
+        AUDIT,
+    ),
+    Mutation(
+        "audit: a participant's claim shown as proof",
+        "onchain/audit/__init__.py",
+        "a claim by {a['by']} ({claim.name}), not proof against anyone",
+        "proven against {a['by']} ({claim.name})",
+        AUDIT,
     ),
 ]

@@ -166,6 +166,30 @@ def test_inconsistent_input_broadcast_shows_in_the_digests(field) -> None:
     assert digests[1] != digests[2]
 
 
+def test_a_split_transcript_aborts_the_peer_mac_check(field) -> None:
+    """The same split, caught by the digest comparison of a MAC check between the peers
+    (nothing else would: no value is opened after the inconsistent broadcast)."""
+
+    def job(e: Engine):
+        prepare(e, 0)
+        if e.index == 0:
+            _, clear = e.material.take_masks(0, 1)
+            e1 = field.encode(field.sub(field.from_ints([7]), clear))
+            e2 = field.encode(field.sub(field.from_ints([8]), clear))
+            e.network.exchange_each([b"", e1, e2])
+            e.transcript.absorb("input/0", e1)
+        else:
+            e.input(None, 0, 1)
+        try:
+            e.check_between_peers()
+        except ProtocolAbort as exc:
+            return str(exc)
+        return "passed"
+
+    outcomes = run_parties(deal(3, 0, field=field), job)
+    assert all("transcript digests disagree" in o for o in outcomes), outcomes
+
+
 def test_mac_check_coefficients_depend_on_the_digest(field) -> None:
     assert list(field.to_ints(field.from_seed(b"digest-1", 4))) != list(
         field.to_ints(field.from_seed(b"digest-2", 4))

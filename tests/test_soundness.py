@@ -199,3 +199,43 @@ def test_the_auditor_checks_the_job_file_and_the_material_counts() -> None:
     assert not report.passed and report.failures()[0].name == "job hash matches the job file"
     report = auditor.audit(outcome.session, material_counts=[1, 2, 3])
     assert [c.name for c in report.failures()] == ["material counts are what the job needs"]
+
+
+class LyingCounts:
+    """The service's view of the session manager, committing counts other than it dealt."""
+
+    def __init__(self, inner: object) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._inner, name)
+
+    def commit_preprocessing(self, service, session, hashes, counts) -> None:  # type: ignore[no-untyped-def]
+        self._inner.commit_preprocessing(service, session, hashes, [c + 1 for c in counts])
+
+
+def test_material_counts_unlike_the_job_are_refused(run: Run) -> None:
+    from chainmpc.service import preprocess
+
+    open_session(run)
+    run.accept()
+    preprocess(run.service, run.consortium, LyingCounts(run.sessions), run.session, JOB,
+               run.workdir / "caches")  # fmt: skip
+    run._each(lambda p: p.connect())
+    with pytest.raises(SessionAborted):
+        run._each(lambda p: p.load_material())
+    assert run.sessions.abort_info(run.session).claim == AbortClaim.MATERIAL_REJECTED
+    assert "material counts" in run.errors[0]
+
+
+def test_a_checkpoint_is_confirmed_only_once_it_passed_on_chain(run: Run) -> None:
+    open_session(run)
+    run.accept()
+    run.preprocessing()
+    run._each(lambda p: p.check_material())
+    run._in_turn(lambda p: p.commit_checkpoint())  # committed, not yet revealed: not passed
+    with pytest.raises(SessionAborted):
+        run._step(run.peers[0], lambda p: p.confirm_checkpoint())
+    assert "has not passed on-chain" in run.errors[0]
+    for p in run.peers:
+        p.close()
