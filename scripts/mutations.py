@@ -321,9 +321,9 @@ _CONTRACT_MUTATIONS: list[Mutation] = [
     Mutation(
         "contract: closed session still live",
         SM,
-        "if (_closed(s.state)) revert SessionClosed(sessionId, s.state);\n"
-        "        if (block.timestamp > s.deadline)",
-        "if (block.timestamp > s.deadline)",
+        "    s = _existing(sessionId);\n"
+        "        if (_closed(s.state)) revert SessionClosed(sessionId, s.state);\n",
+        "    s = _existing(sessionId);\n",
         _t("test_digest_mismatch_aborts"),
     ),
     Mutation(
