@@ -322,6 +322,8 @@ contract SessionManager {
             if (participants[i] == preprocessor) revert ServiceIsParticipant(preprocessor);
         }
         if (!consortium.isService(preprocessor)) revert NotAService(preprocessor);
+        // A block producer can shift block.timestamp by seconds; deadlines are hours to days.
+        // slither-disable-next-line timestamp
         if (deadline <= block.timestamp || deadline > block.timestamp + MAX_SESSION_DURATION) {
             revert InvalidDeadline(deadline);
         }
@@ -654,6 +656,8 @@ contract SessionManager {
     function abortExpired(uint256 sessionId) external {
         Session storage s = _existing(sessionId);
         if (_closed(s.state)) revert SessionClosed(sessionId, s.state);
+        // Seconds of block.timestamp drift only move the expiry by seconds (see openSession).
+        // slither-disable-next-line timestamp
         if (block.timestamp <= s.deadline) revert DeadlineNotPassed();
 
         _abort(sessionId, s, AbortReason.Expired, address(0), AbortClaim.None);
@@ -763,6 +767,9 @@ contract SessionManager {
         if (n > MAX_PARTICIPANTS) revert TooManyParticipants();
         for (uint256 i = 0; i < n; ++i) {
             address p = participants[i];
+            // `consortium` is the immutable registry set at deployment, a view call; at most
+            // MAX_PARTICIPANTS calls, and a revert only fails this openSession.
+            // slither-disable-next-line calls-loop
             if (!consortium.isOrg(p)) revert UnknownOrg(p);
             for (uint256 j = 0; j < i; ++j) {
                 if (participants[j] == p) revert DuplicateParticipant(p);
@@ -779,6 +786,8 @@ contract SessionManager {
     function _live(uint256 sessionId) private view returns (Session storage s) {
         s = _existing(sessionId);
         if (_closed(s.state)) revert SessionClosed(sessionId, s.state);
+        // Seconds of block.timestamp drift only move the expiry by seconds (see openSession).
+        // slither-disable-next-line timestamp
         if (block.timestamp > s.deadline) revert DeadlinePassed(sessionId, s.deadline);
     }
 

@@ -1065,6 +1065,11 @@ def test_checkpoint_errors(chain: Chain) -> None:
         sm.functions.revealSigma(sid, sigmas[0], salts[0]).transact({"from": a})
     chain.send(sm.functions.commitCheckpoint(sid, digest, coms[1]), b)
     chain.send(sm.functions.commitCheckpoint(sid, digest, coms[2]), c)
+    # an outsider's reveal (it has no commitment) must not abort the session
+    for outsider in (chain.orgs[3], chain.preprocessor):
+        with reverts(sm, "NotParticipant", outsider):
+            sm.functions.revealSigma(sid, 1, rand32()).transact({"from": outsider})
+    assert run.state() == PREPROCESSED
     # the reveal round is open: no more commits
     with reverts(sm, "WrongPhase"):
         sm.functions.commitCheckpoint(sid, digest, coms[0]).transact({"from": a})
@@ -1397,23 +1402,28 @@ def test_wrong_length_reveal_cannot_grief(chain: Chain) -> None:
     assert sm.functions.getResult(sid).call() == [4, 5]
 
 
-def test_wrong_length_commitment_stalls_only_its_author(chain: Chain) -> None:
-    """An org that committed to a vector of another length can never reveal it; the honest
-    orgs reveal normally and the session expires with only that org's reveal missing."""
+@pytest.mark.parametrize("mal_shares", [[1, 2, 3], [1]], ids=["longer", "shorter"])
+def test_wrong_length_commitment_stalls_only_its_author(
+    chain: Chain, mal_shares: list[int]
+) -> None:
+    """An org that committed to a vector of another length can never reveal it, even first:
+    the honest orgs reveal normally and the session expires with only that org's reveal missing.
+    (Were its reveal accepted, a longer vector would add values only it chose to the result and
+    a shorter one would make every honest reveal fail on the missing sums.)"""
     run = run3(chain, output_length=2).to_output_allowed()
     sm, sid = run.sm, run.sid
     mal, b, c = run.parts
-    long_shares, long_salt = [1, 2, 3], rand32()
+    mal_salt = rand32()
     chain.send(
-        sm.functions.commitOutput(sid, chain.output_com(long_shares, long_salt, mal, sid)), mal
+        sm.functions.commitOutput(sid, chain.output_com(mal_shares, mal_salt, mal, sid)), mal
     )
     for org, shares in ((b, [4, 0]), (c, [0, 5])):
         run.shares[org], run.salts[org] = shares, rand32()
         chain.send(
             sm.functions.commitOutput(sid, chain.output_com(shares, run.salts[org], org, sid)), org
         )
-    with reverts(sm, "LengthMismatch", 2, 3):
-        sm.functions.revealOutput(sid, long_shares, long_salt).transact({"from": mal})
+    with reverts(sm, "LengthMismatch", 2, len(mal_shares)):
+        sm.functions.revealOutput(sid, mal_shares, mal_salt).transact({"from": mal})
     run.reveal_output(b)
     run.reveal_output(c)
     assert run.state() == COMPUTING
@@ -1425,11 +1435,22 @@ def test_wrong_length_commitment_stalls_only_its_author(chain: Chain) -> None:
 
 
 def test_output_mismatch_wrong_sender_binding(chain: Chain) -> None:
-    """A commitment binds the committing org: replaying another org's opening aborts."""
+    """A commitment binds the committing org: an org that copies another org's commitment
+    cannot open it with the copied opening (it would otherwise add those shares a second time
+    without knowing any of its own), while the honest orgs' openings verify."""
     run = run3(chain, output_length=1).to_output_allowed()
-    a, b, _c = run.parts
-    run.commit_outputs([1])
-    receipt = chain.send(run.sm.functions.revealOutput(run.sid, run.shares[a], run.salts[a]), b)
+    sm, sid = run.sm, run.sid
+    a, b, c = run.parts
+    for org in (a, c):
+        run.shares[org], run.salts[org] = [secrets.randbelow(run.modulus)], rand32()
+        com = chain.output_com(run.shares[org], run.salts[org], org, sid)
+        chain.send(sm.functions.commitOutput(sid, com), org)
+    copied = chain.output_com(run.shares[a], run.salts[a], a, sid)
+    chain.send(sm.functions.commitOutput(sid, copied), b)  # b copies a's commitment
+    run.reveal_output(a)
+    run.reveal_output(c)
+    assert run.state() == COMPUTING
+    receipt = chain.send(sm.functions.revealOutput(sid, run.shares[a], run.salts[a]), b)
     (ev,) = chain.events(receipt, "OutputRejected")
     assert ev["args"]["org"] == b
     assert_aborted(run, R_OUTPUT_MISMATCH, b, 2, C_NONE, receipt, b)
