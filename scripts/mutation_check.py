@@ -31,9 +31,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from mutations import MUTATIONS, Mutation
 from rich.console import Console
 from rich.table import Table
+
+from mutations import MUTATIONS, Mutation
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 300  # seconds per mutation; a hang is a failing test in CI too
