@@ -186,6 +186,8 @@ def _print_audit(report: AuditReport) -> None:
     for c in report.checks:
         mark = "[green]ok[/]  " if c.ok else "[red]FAIL[/]"
         console.print(f"  {mark} {c.name}: {c.detail}")
+    for what in report.unchecked:
+        console.print(f"  [yellow]not checked[/] {what} (pass --job FILE)")
 
 
 def _outcome_json(o: Outcome) -> dict:
@@ -328,7 +330,12 @@ def audit(session: int, rpc: str, consortium: str, job_file: Path | None, as_jso
                 counts = job.needs(field_for(auditor.sessions.session(session).modulus)).counts()
             except FieldError:
                 counts = None  # the modulus check fails the audit and says why
-        report = auditor.audit(session, job_hash=expected_hash, material_counts=counts)
+        report = auditor.audit(
+            session,
+            job_hash=expected_hash,
+            material_counts=counts,
+            output_length=job.output_length if job else None,
+        )
     except (ValueError, TransactionError, Web3Exception) as exc:
         _fail(f"cannot read session {session}: {exc}")
     if as_json:

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from offchain.dealer import Dealer
 from offchain.engine import Engine, Network
 from offchain.field import Vec
-from offchain.preprocessing import Dealer, Needs, OrgMaterial
+from offchain.preprocessing import Needs, OrgMaterial
 from offchain.shares import Shared
 
 

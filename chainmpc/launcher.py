@@ -13,8 +13,6 @@ Which classes play each role is a :class:`Roles` value: fault injection
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -33,10 +31,11 @@ from chainmpc.deployment import deploy
 from chainmpc.explain import explain_abort
 from chainmpc.job import SumProductJob
 from chainmpc.peer import OrgIdentity, OrgPeer, ParameterError, SessionAborted, claim_for
-from chainmpc.service import ServiceError, preprocess
+from chainmpc.service import preprocess, run_service_process
+from offchain.dealer import Dealer
 from offchain.engine import Engine, ProtocolAbort
-from offchain.field import BN254_SCALAR, Field, field_for
-from offchain.preprocessing import Dealer, MaterialError
+from offchain.field import BN254_SCALAR, Field, FieldError, field_for
+from offchain.preprocessing import MaterialError
 from offchain.transport import TransportError, free_ports
 from onchain.audit import Auditor, AuditReport
 from onchain.clients import AbortClaim, AbortInfo, State
@@ -48,7 +47,14 @@ FUNDING = Web3.to_wei(1, "ether")
 SESSION_SECONDS = 3600
 T = TypeVar("T")
 #: What an org's own step can fail with; the org then posts the abort with its claim.
-PEER_FAILURES = (ProtocolAbort, TransportError, MaterialError, ParameterError, TimeoutError)
+PEER_FAILURES = (
+    ProtocolAbort,
+    TransportError,
+    MaterialError,
+    ParameterError,
+    FieldError,  # another org sent bytes that are not field elements
+    TimeoutError,
+)
 
 
 @dataclass(frozen=True)
@@ -266,33 +272,13 @@ class Run:
         key_file = self.workdir / "service.key"
         key_file.touch(mode=0o600)
         key_file.write_text(self.service.account.key.hex())
-        args = [
-            sys.executable,
-            *self.roles.service_command,
-            "preprocess",
-            "--rpc",
-            str(self.chain.rpc),
-            "--consortium",
-            self.consortium.address,
-            "--session",
-            str(self.session),
-            "--job",
-            self.job.name,
-            "--cache-root",
-            str(self.workdir / "caches"),
-            "--key-file",
-            str(key_file),
-        ]
-        lines: list[str] = []
-        with subprocess.Popen(
-            args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-        ) as proc:
-            assert proc.stdout is not None
-            for line in proc.stdout:  # relay the service's progress as it happens
-                lines.append(line.rstrip())
-                self.progress(f"  service: {lines[-1]}")
-            if proc.wait(timeout=600) != 0:
-                raise ServiceError(lines[-1] if lines else f"preprocess exited {proc.returncode}")
+        run_service_process(
+            self.roles.service_command,
+            ["--rpc", str(self.chain.rpc), "--consortium", self.consortium.address,
+             "--session", str(self.session), "--job", self.job.name,
+             "--cache-root", str(self.workdir / "caches"), "--key-file", str(key_file)],
+            lambda line: self.progress(f"  service: {line}"),
+        )  # fmt: skip
         # The service sent its commitment from its own process; count it with this phase.
         (event,) = self.sessions.contract.events.PreprocessingCommitted().get_logs(
             from_block=0,
@@ -383,6 +369,7 @@ class Run:
                 self.session,
                 job_hash=job_hash(self.job.description()),
                 material_counts=self.job.needs(self.field).counts(),
+                output_length=self.job.output_length,
             ),
         )
         outcome.phases = self.phases

@@ -225,6 +225,11 @@ class OrgPeer:
                 f"{self.job.needs(self.field).counts()}"
             )
         material = OrgCache(self.me.cache_dir).consume(self.session, expected, self.me.box_key)
+        if material.field.p != self.field.p or material.n != len(self.participants):
+            raise MaterialError(
+                "the batch was dealt for another field or another number of orgs than this "
+                "session's"
+            )
         assert self.network is not None
         self.engine = engine_class(material, self.network, self.tag)
 
@@ -317,11 +322,16 @@ class OrgPeer:
         return [v for out in self._outputs for v in self.field.to_ints(out.shared.x)]
 
     def abort(self, claim: AbortClaim) -> None:
-        """Abort the session on-chain with this org's claim of why, unless it is closed."""
-        if self.sessions.session(self.session).state in (State.FINALISED, State.ABORTED):
+        """Abort the session on-chain with this org's claim of why, unless it is closed; past
+        the deadline, close it as expired (the only abort the contract then takes)."""
+        info = self.sessions.session(self.session)
+        if info.state in (State.FINALISED, State.ABORTED):
             return
         try:
-            self.sessions.abort(self.sender, self.session, claim)
+            if self.sender.w3.eth.get_block("latest")["timestamp"] > info.deadline:
+                self.sessions.abort_expired(self.sender, self.session)
+            else:
+                self.sessions.abort(self.sender, self.session, claim)
         except TransactionError:
             # Another org's abort (or the end of the session) came first; either is final.
             if self.sessions.session(self.session).state != State.ABORTED:

@@ -14,13 +14,15 @@ in-process, since that chain lives inside the demo's process.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from chainmpc.job import SumProductJob
 from offchain.cache import OrgCache, batch_hash, seal
+from offchain.dealer import Dealer
 from offchain.field import Field, field_for
-from offchain.preprocessing import Dealer
 from onchain.clients import ConsortiumClient, SessionClient, State
 from onchain.commitments import job_hash
 from onchain.transactions import Sender
@@ -85,3 +87,24 @@ def preprocess(
     sessions.commit_preprocessing(service, session, hashes, needs.counts())
     progress(f"committed {len(hashes)} batch hashes on-chain")
     return hashes
+
+
+def run_service_process(
+    command: Sequence[str], args: list[str], progress: Callable[[str], None]
+) -> None:
+    """Run ``python COMMAND preprocess ARGS`` (``command`` is ``("-m", "chainmpc")`` for the
+    real service) as its own process, relaying its progress line by line; raise
+    :class:`ServiceError` with its last line if it fails."""
+    lines: list[str] = []
+    with subprocess.Popen(
+        [sys.executable, *command, "preprocess", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    ) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:  # relay the service's progress as it happens
+            lines.append(line.rstrip())
+            progress(lines[-1])
+        if proc.wait(timeout=600) != 0:
+            raise ServiceError(lines[-1] if lines else f"preprocess exited {proc.returncode}")

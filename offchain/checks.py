@@ -3,9 +3,11 @@
 :class:`MaterialChecks` is the part of :class:`~offchain.engine.Engine` that checks
 preprocessing and gates its use: triples only once sacrifice-checked, mask bits only once
 bit-checked, input masks only once mask-checked, and bits and masks only once the MAC check
-covering their check has been confirmed. Every opening goes through
-:meth:`~offchain.engine.Engine.open`, so it joins the transcript and the pending MAC-check list:
-a check's outcome is trustworthy only once the checkpoint covering it has passed.
+covering their check has been confirmed (triples are not gated on that MAC check: the bit and
+mask checks use them before it, and no input can be shared until it has passed). Every opening
+goes through :meth:`~offchain.engine.Engine.open`, so it joins the transcript and the pending
+MAC-check list: a check's outcome is trustworthy only once the checkpoint covering it has
+passed.
 """
 
 from __future__ import annotations
@@ -109,19 +111,27 @@ class MaterialChecks:
         """
         self._bits_serial = len(self._produced)  # the next check vouches for this one
         bits = self.material.random_bits()
-        ok = True
-        if len(bits):
-            f = self.field
-            diff = self.arith.sub(self.mul(bits, bits, label="bit-check/square"), bits)
-            seed = b"chainmpc/bit-check" + self.session_tag + self.transcript.digest()
-            rho = f.from_seed(seed, len(bits))
-            w = Shared(f.from_ints([f.dot(rho, diff.x)]), f.from_ints([f.dot(rho, diff.m)]))
-            (opened,) = self.open(w, label="bit-check")
-            ok = f.to_ints(opened) == [0]
+        ok = self.test_bits(bits, "bit-check") if len(bits) else True
         self._bits_checked = ok
         if ok:
             self.material.derive_masks()  # preprocessing work, kept out of the online phase
         return 0 if ok else 1
+
+    def test_bits(self, bits: Shared, label: str) -> bool:
+        """Whether every shared value in ``bits`` is 0 or 1 (except with probability ``1/p``).
+
+        ``<z_j> = <b_j> * <b_j>`` by Beaver, then open ``w = sum_j rho_j (z_j - b_j)`` with
+        ``rho`` expanded from the transcript digest after the squares' openings. Two rounds,
+        ``2 len(bits) + 1`` openings, ``len(bits)`` checked triples. The outcome is trustworthy
+        only once a MAC check covering these openings has passed.
+        """
+        f = self.field
+        diff = self.arith.sub(self.mul(bits, bits, label=f"{label}/square"), bits)
+        seed = f"chainmpc/{label}".encode() + self.session_tag + self.transcript.digest()
+        rho = f.from_seed(seed, len(bits))
+        w = Shared(f.from_ints([f.dot(rho, diff.x)]), f.from_ints([f.dot(rho, diff.m)]))
+        (opened,) = self.open(w, label=label)
+        return f.to_ints(opened) == [0]
 
     def take_edabits(self, count: int, k: int) -> tuple[Shared, Shared]:
         """edaBits for ``k + 1``-bit values, only once :meth:`check_bits` has passed and only

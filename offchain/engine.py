@@ -13,9 +13,12 @@ values in one communication round. Its rules (PROTOCOLS.md):
 * nothing is revealed (:meth:`Engine.require_checked`) while an opening is unchecked or a
   checkpoint unconfirmed;
 * preprocessing is taken from :class:`~offchain.preprocessing.OrgMaterial` through cursors
-  that only move forward, and only once it is checked (:mod:`offchain.checks`): :meth:`mul`
-  uses only sacrifice-checked triples, comparisons only checked bits, :meth:`input` only
-  checked masks, each once the MAC check covering its check is confirmed.
+  that only move forward, and only once it is checked (:mod:`offchain.checks`): comparisons
+  use only checked bits and :meth:`input` only checked masks, each once the MAC check covering
+  its check is confirmed; :meth:`mul` uses only sacrifice-checked triples, already before that
+  MAC check (the bit and input checks square with them), which exposes no input: every input,
+  and so every job multiplication, waits for the confirmed check of the masks, which comes
+  with or after the sacrifice's.
 
 Rounds: :meth:`open`, :meth:`input`, :meth:`mul` and :meth:`check_masks` one each;
 :meth:`sacrifice`, :meth:`check_bits` and :meth:`check_between_peers` two each.

@@ -46,7 +46,8 @@ import numpy as np
 
 from offchain.compare import KAPPA, from_low_bits, less_than, triples_for
 from offchain.engine import Engine, ProtocolAbort
-from offchain.field import Field
+from offchain.field import Field, Vec
+from offchain.inputs import input_bounded
 from offchain.preprocessing import MaterialError, Needs
 from offchain.sectypes import SecretArray, open_checked
 from offchain.shares import Shared
@@ -490,13 +491,34 @@ def secret_fixed_input(
     bits: int = DEFAULT_BITS,
 ) -> SecretFixed:
     """Share ``owner``'s ``count`` private reals (``None`` at every other org), rounded to the
-    nearest ``2^-f``; :class:`ValueError` at the owner if one does not fit. One round, one
-    input mask of the owner per value."""
-    fld = engine.field
-    vec = None
-    if values is not None:
-        vec = fld.from_ints(encode_fixed(v, f, bits) for v in values)
+    nearest ``2^-f``; :class:`ValueError` at the owner if one does not fit. Each is provably a
+    ``bits``-bit fixed-point number whatever the owner sends
+    (:func:`~offchain.inputs.input_bounded`: 5 rounds, ``count * bits`` masks and checked
+    triples)."""
+    vec = _fixed_values(engine, values, f, bits)
+    return SecretFixed(engine, input_bounded(engine, vec, owner, count, bits), f, bits)
+
+
+def secret_fixed_input_unchecked(
+    engine: Engine,
+    values: Sequence[float] | np.ndarray | None,
+    owner: int,
+    count: int,
+    f: int = DEFAULT_F,
+    bits: int = DEFAULT_BITS,
+) -> SecretFixed:
+    """Like :func:`secret_fixed_input`, trusting the owner to stay in range: one round, one
+    mask per value. Only for trusted owners (tests, benchmarks)."""
+    vec = _fixed_values(engine, values, f, bits)
     return SecretFixed(engine, engine.input(vec, owner, count), f, bits)
+
+
+def _fixed_values(
+    engine: Engine, values: Sequence[float] | np.ndarray | None, f: int, bits: int
+) -> Vec | None:
+    if values is None:
+        return None
+    return engine.field.from_ints(encode_fixed(v, f, bits) for v in values)
 
 
 def reveal_fixed(*arrays: SecretFixed, label: str = "reveal") -> list[list[float]]:

@@ -28,6 +28,7 @@ from offchain.bitdecomp import bit_decompose
 from offchain.compare import equal, less_than
 from offchain.engine import Engine
 from offchain.field import Vec
+from offchain.inputs import input_bounded
 from offchain.shares import Shared
 
 Public = int | Sequence[int] | np.ndarray
@@ -228,18 +229,33 @@ def _negate(value: Public) -> Public:
     return [-int(v) for v in value]
 
 
+def _owner_values(engine: Engine, values: Sequence[int] | None, bits: int) -> Vec | None:
+    if values is None:
+        return None
+    bound = 1 << (bits - 1)
+    if any(not -bound <= int(v) < bound for v in values):
+        raise ValueError(f"input outside the int{bits} range")
+    return engine.field.from_ints(int(v) for v in values)
+
+
 def secret_input(
     engine: Engine, values: Sequence[int] | None, owner: int, count: int, bits: int = 32
 ) -> SecretArray:
-    """Share ``owner``'s ``count`` private signed integers (``None`` at every other org)."""
-    f = engine.field
-    if values is not None:
-        bound = 1 << (bits - 1)
-        if any(not -bound <= int(v) < bound for v in values):
-            raise ValueError(f"input outside the int{bits} range")
-        vec = f.from_ints(int(v) for v in values)
-    else:
-        vec = None
+    """Share ``owner``'s ``count`` private signed ``bits``-bit integers (``None`` at every
+    other org), each provably in range whatever the owner sends
+    (:func:`~offchain.inputs.input_bounded`: 5 rounds, ``count * bits`` masks and checked
+    triples)."""
+    vec = _owner_values(engine, values, bits)
+    return SecretArray(engine, input_bounded(engine, vec, owner, count, bits), bits)
+
+
+def secret_input_unchecked(
+    engine: Engine, values: Sequence[int] | None, owner: int, count: int, bits: int = 32
+) -> SecretArray:
+    """Like :func:`secret_input`, but trusting the owner to stay in range: one round, one mask
+    per value. Only for values whose owner is trusted (tests, benchmarks): a malicious owner's
+    out-of-range input breaks the masking of later comparisons and truncations."""
+    vec = _owner_values(engine, values, bits)
     return SecretArray(engine, engine.input(vec, owner, count), bits)
 
 

@@ -239,6 +239,10 @@ class SessionClient:
         """Reveal this org's output value shares; the contract sums them."""
         org.transact(self.fn.revealOutput(session, shares, salt), self.abi)
 
+    def abort_expired(self, sender: Sender, session: int) -> None:
+        """Close a live session whose deadline has passed (anyone may)."""
+        sender.transact(self.fn.abortExpired(session), self.abi)
+
     def abort(self, org: Sender, session: int, claim: AbortClaim) -> None:
         """Abort the session as a participant, with a claim of what went wrong (not NONE)."""
         org.transact(self.fn.abort(session, int(AbortClaim(claim))), self.abi)

@@ -36,8 +36,9 @@ from mpyc_bench import _kill_all, run_mpyc  # noqa: E402
 
 from offchain.cache import OrgCache, batch_hash, seal  # noqa: E402
 from offchain.compare import mask_bits_for, triples_for  # noqa: E402
+from offchain.dealer import Dealer  # noqa: E402
 from offchain.field import Mersenne127  # noqa: E402
-from offchain.preprocessing import Dealer, Needs  # noqa: E402
+from offchain.preprocessing import Needs  # noqa: E402
 from offchain.transport import free_ports  # noqa: E402
 
 PARTIES = 3

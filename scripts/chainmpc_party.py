@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from offchain import m127  # noqa: E402
 from offchain.cache import OrgCache  # noqa: E402
 from offchain.engine import Engine, mac_check_between_peers  # noqa: E402
-from offchain.sectypes import reveal, secret_input  # noqa: E402
+from offchain.sectypes import reveal, secret_input_unchecked  # noqa: E402
 from offchain.transcript import challenge  # noqa: E402
 from offchain.transport import PeerNetwork  # noqa: E402
 
@@ -105,10 +105,10 @@ def main() -> None:
         ys = [rng.randint(lo, hi) for _ in range(args.mul)]
         a_vals = [rng.randint(lo, hi) for _ in range(args.lt)]
         b_vals = [v if k % 7 == 0 else rng.randint(lo, hi) for k, v in enumerate(a_vals)]
-        x = secret_input(engine, xs if i == 0 else None, 0, args.mul)
-        y = secret_input(engine, ys if i == 1 else None, 1, args.mul)
-        a = secret_input(engine, a_vals if i == 0 else None, 0, args.lt)
-        b = secret_input(engine, b_vals if i == 1 else None, 1, args.lt)
+        x = secret_input_unchecked(engine, xs if i == 0 else None, 0, args.mul)
+        y = secret_input_unchecked(engine, ys if i == 1 else None, 1, args.mul)
+        a = secret_input_unchecked(engine, a_vals if i == 0 else None, 0, args.lt)
+        b = secret_input_unchecked(engine, b_vals if i == 1 else None, 1, args.lt)
         mac_check_between_peers(engine)
 
         def muls():  # noqa: ANN202

@@ -198,6 +198,29 @@ MUTATIONS: list[Mutation] = [
         '(t,) = challenge(self.field.p, self.tag, b"sacrifice", count=1)',
         ("tests/test_mac_check.py::test_a_dealer_cannot_predict_the_sacrifice_challenge",),
     ),
+    # -- bounded input ---------------------------------------------------------------------
+    off(
+        "inputs: an out-of-range input is accepted",
+        "offchain/inputs.py",
+        "not in_range",
+        ("tests/test_inputs.py::test_an_out_of_range_input_is_refused_by_every_org",),
+    ),
+    Mutation(
+        "inputs: the range test is trusted before its MAC check",
+        "offchain/inputs.py",
+        "    engine.check_between_peers()  # the outcome steers the computation: check it first\n",
+        "",
+        (
+            "tests/test_inputs.py::test_a_hidden_out_of_range_input_fails_the_mac_check_before_it_is_used",
+        ),
+    ),
+    Mutation(
+        "sectypes: secret_input does not bound its input",
+        "offchain/sectypes.py",
+        "input_bounded(engine, vec, owner, count, bits)",
+        "engine.input(vec, owner, count)",
+        ("tests/test_inputs.py::test_a_session_with_an_out_of_range_input_finalises_nothing",),
+    ),
     # -- field -----------------------------------------------------------------------------
     off(
         "field: composite moduli accepted",
@@ -301,7 +324,33 @@ MUTATIONS: list[Mutation] = [
         "",
         (SOUND + "test_an_org_that_crashes_mid_session_is_reported_on_chain",),
     ),
+    off(
+        "peer: material for another field accepted",
+        "chainmpc/peer.py",
+        "material.field.p != self.field.p or material.n != len(self.participants)",
+        (SOUND + "test_material_for_another_field_is_refused",),
+    ),
+    Mutation(
+        "launcher: undecodable bytes from an org are not an org's failure",
+        "chainmpc/launcher.py",
+        "    FieldError,  # another org sent bytes that are not field elements\n",
+        "",
+        (SOUND + "test_garbage_from_an_org_is_reported_by_the_others",),
+    ),
+    off(
+        "peer: an abort after the deadline is not closed as expired",
+        "chainmpc/peer.py",
+        'self.sender.w3.eth.get_block("latest")["timestamp"] > info.deadline',
+        (SOUND + "test_an_abort_after_the_deadline_closes_the_session_as_expired",),
+    ),
     # -- the auditor -----------------------------------------------------------------------
+    Mutation(
+        "audit: output length not compared with the job's",
+        "onchain/audit/params.py",
+        'a["outputLength"] == output_length,',
+        "True,",
+        (SOUND + "test_the_auditor_checks_the_job_file_and_the_material_counts",),
+    ),
     Mutation(
         "audit: all-zero sigmas accepted",
         "onchain/audit/__init__.py",

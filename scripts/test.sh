@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine with Python 3.11+ and Node 20:
-# installs the Python and npm packages, lints, and runs pytest (which starts and stops the
-# ganache node its integration tests need).
+# installs the Python and npm packages, lints, runs pytest (which starts and stops the
+# ganache node its integration tests need), then the mutation check: every security check
+# removed in turn must make its tests fail (scripts/mutation_check.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PYTHON:-$(command -v python || command -v python3)}"
@@ -21,4 +22,7 @@ if [ "$rc" -eq 5 ]; then
   echo "pytest collected no tests: failing" >&2
   exit 1
 fi
-exit "$rc"
+if [ "$rc" -ne 0 ] || [ -n "${CHAINMPC_SKIP_MUTATIONS:-}" ]; then
+  exit "$rc"
+fi
+"$PY" scripts/mutation_check.py

@@ -12,9 +12,10 @@ from nacl.public import PrivateKey
 
 from chainmpc.faults import TamperingEngine, corrupt_triple
 from offchain.compare import mask_bits_for
+from offchain.dealer import Dealer
 from offchain.engine import CheckpointShare, Engine, Network
 from offchain.field import BN254_SCALAR, Field, Mersenne127, PrimeField
-from offchain.preprocessing import Dealer, Needs, OrgMaterial
+from offchain.preprocessing import Needs, OrgMaterial
 from offchain.transport import PeerNetwork, free_ports
 
 T = TypeVar("T")

@@ -9,7 +9,7 @@ from harness import FIELDS, chain_checkpoint, deal, prepare, run_parties, sigma_
 
 from offchain.argmax import argmax, maximum
 from offchain.engine import Engine
-from offchain.sectypes import reveal, secret_input
+from offchain.sectypes import reveal, secret_input_unchecked
 
 T = 31337
 LO, HI = -(2**31), 2**31 - 1
@@ -30,8 +30,8 @@ def test_equality_edge_and_random_values(field) -> None:
 
     def job(e: Engine):
         prepare(e, 2 * 31 * n)
-        a = secret_input(e, a_vals if e.index == 0 else None, 0, n)
-        b = secret_input(e, b_vals if e.index == 1 else None, 1, n)
+        a = secret_input_unchecked(e, a_vals if e.index == 0 else None, 0, n)
+        b = secret_input_unchecked(e, b_vals if e.index == 1 else None, 1, n)
         before = e.rounds
         eq = a == b
         rounds = e.rounds - before
@@ -52,13 +52,13 @@ def run_argmax(field, values: list[int], dens: list[int] | None = None):
 
     def job(e: Engine):
         prepare(e, 400 * n)
-        v = secret_input(e, values if e.index == 0 else None, 0, n)
+        v = secret_input_unchecked(e, values if e.index == 0 else None, 0, n)
         if dens is None:
             (best,), idx = argmax(v)
             top = maximum(v)
             cp = chain_checkpoint(e)
             return reveal(best, idx, top), cp
-        d = secret_input(e, dens if e.index == 1 else None, 1, n)
+        d = secret_input_unchecked(e, dens if e.index == 1 else None, 1, n)
         (num, den), idx = argmax((v, d), less=lambda a, b: a[0] * b[1] < b[0] * a[1])
         cp = chain_checkpoint(e)
         return reveal(num, den, idx), cp

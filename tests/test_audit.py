@@ -122,9 +122,7 @@ def test_blame_is_re_derived_from_the_evidence() -> None:
     committed = sigma_commitment(10, salt, ORGS[1], CHAIN, MANAGER, SESSION, 1)
     commits = [event({"org": ORGS[1], "checkpoint": 1, "sigmaCommitment": committed}, 5)]
     rejected = {"org": ORGS[1], "checkpoint": 1, "sigma": 11, "salt": salt}
-    auditor = auditor_over(
-        {"CheckpointCommitted": commits, "SigmaRejected": [event(rejected, 9)]}
-    )
+    auditor = auditor_over({"CheckpointCommitted": commits, "SigmaRejected": [event(rejected, 9)]})
     assert f"proven against ['{ORGS[1]}']" in auditor._explain_abort(SESSION, sigma_abort(ORGS[1]))
     # A culprit whose "rejected" reveal in fact matches its commitment is not proven guilty.
     honest = {**rejected, "sigma": 10}

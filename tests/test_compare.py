@@ -21,9 +21,10 @@ from hypothesis import strategies as st
 from chainmpc.faults import CheatingDealer
 from offchain.bitdecomp import triples_for as bit_triples
 from offchain.compare import mask_bits_for, triples_for
+from offchain.dealer import Dealer
 from offchain.engine import Engine, ProtocolAbort
-from offchain.preprocessing import Dealer, Needs
-from offchain.sectypes import reveal, secret_input
+from offchain.preprocessing import Needs
+from offchain.sectypes import reveal, secret_input_unchecked
 
 T = 987654321
 LO, HI = -(2**31), 2**31 - 1
@@ -44,8 +45,8 @@ def compare(field, a_vals: list[int], b_vals: list[int], engines=None):
 
     def job(e: Engine):
         prepare(e, 4 * per_lt * n)
-        a = secret_input(e, a_vals if e.index == 0 else None, 0, n)
-        b = secret_input(e, b_vals if e.index == 1 else None, 1, n)
+        a = secret_input_unchecked(e, a_vals if e.index == 0 else None, 0, n)
+        b = secret_input_unchecked(e, b_vals if e.index == 1 else None, 1, n)
         before = e.rounds
         lt = a < b
         rounds = e.rounds - before
@@ -92,8 +93,8 @@ def test_tampering_inside_a_comparison_fails_the_mac_check(field) -> None:
 def test_if_else_and_public_operands(field) -> None:
     def job(e: Engine):
         prepare(e, 400)
-        a = secret_input(e, [5, -9, 0] if e.index == 0 else None, 0, 3)
-        b = secret_input(e, [2, 4, 0] if e.index == 1 else None, 1, 3)
+        a = secret_input_unchecked(e, [5, -9, 0] if e.index == 0 else None, 0, 3)
+        b = secret_input_unchecked(e, [2, 4, 0] if e.index == 1 else None, 1, 3)
         c = a < b
         chosen = c.if_else(a, b)  # elementwise min
         public = c.if_else(100, -100)
@@ -109,7 +110,7 @@ def test_if_else_and_public_operands(field) -> None:
 def test_edabits_must_match_the_width(field) -> None:
     def job(e: Engine):
         prepare(e, 100)
-        x = secret_input(e, [1] if e.index == 0 else None, 0, 1, bits=16)
+        x = secret_input_unchecked(e, [1] if e.index == 0 else None, 0, 1, bits=16)
         with pytest.raises(
             Exception, match="edaBit masks of 97 bits do not match|edaBits were dealt for 32-bit"
         ):
@@ -133,7 +134,7 @@ def test_bit_decomposition_gives_twos_complement(field) -> None:
 
     def job(e: Engine):
         prepare(e, bit_triples(32) * n)
-        x = secret_input(e, values if e.index == 0 else None, 0, n)
+        x = secret_input_unchecked(e, values if e.index == 0 else None, 0, n)
         before = e.rounds
         bits = x.to_bits()
         rounds = e.rounds - before
@@ -164,7 +165,7 @@ def test_comparison_property(pairs: list[tuple[int, int]]) -> None:
 def test_inputs_outside_the_declared_width_are_refused(field) -> None:
     def job(e: Engine):
         with pytest.raises(ValueError, match="outside the int32 range"):
-            secret_input(e, [HI + 1] if e.index == 0 else None, 0, 1)
+            secret_input_unchecked(e, [HI + 1] if e.index == 0 else None, 0, 1)
         return True
 
     # Refused at the owner before anything is sent; the other org never starts the round.
@@ -181,7 +182,7 @@ def test_a_dealt_non_bit_is_caught_before_use(field) -> None:
         assert e.sacrifice(needs.checked_triples, T) == 0
         assert e.check_masks(MASK_SEED)
         e.check_between_peers()
-        x = secret_input(e, [1] if e.index == 0 else None, 0, 1)
+        x = secret_input_unchecked(e, [1] if e.index == 0 else None, 0, 1)
         with pytest.raises(ProtocolAbort, match="only after check_bits"):
             _ = x < 2
         return e.check_bits(), e.checkpoint(0)
@@ -207,7 +208,7 @@ def test_mask_bits_wait_for_the_mac_check_that_covers_their_check(field) -> None
         assert e.check_masks(MASK_SEED)
         e.check_between_peers()  # covers the sacrifice and the mask check, not the bit check
         assert e.check_bits() == 0
-        x = secret_input(e, [1] if e.index == 0 else None, 0, 1)
+        x = secret_input_unchecked(e, [1] if e.index == 0 else None, 0, 1)
         with pytest.raises(ProtocolAbort, match="MAC check covering check_bits"):
             _ = x < 2
         e.check_between_peers()

@@ -9,8 +9,9 @@ from harness import FIELDS, MASK_SEED, chain_checkpoint, run_parties, sigma_sum
 from offchain.argmax import argmax
 from offchain.compare import triples_for
 from offchain.counting import count_needs
+from offchain.dealer import Dealer
 from offchain.engine import Engine
-from offchain.preprocessing import Dealer, MaterialError
+from offchain.preprocessing import MaterialError
 from offchain.sectypes import SecretArray, reveal, secret_input
 
 FIELD = FIELDS["m127"]
@@ -28,11 +29,12 @@ def program(e: Engine) -> list[SecretArray]:
 
 def test_counted_needs_are_exactly_what_a_real_run_consumes() -> None:
     needs = count_needs(program, 3, FIELD)
-    # 4 comparisons and 3 tournament comparisons; 4 + 1 + 3 (selection, 2 fields) multiplications
-    assert needs.masks == (4, 4, 1)  # the job's masks: the check masks are the dealer's business
-    assert needs.dealt_masks == (5, 5, 2)
+    # 4 comparisons and 3 tournament comparisons; 4 + 1 + 3 (selection, 2 fields) multiplications;
+    # bounded inputs: 32 bit inputs and 32 bit-test triples per value (9 values)
+    assert needs.masks == (4 * 32, 4 * 32, 32)  # the job's; the check masks are the dealer's
+    assert needs.dealt_masks == (4 * 32 + 1, 4 * 32 + 1, 33)
     assert needs.edabits == 4 + 3
-    assert needs.triples == triples_for(32) * 7 + 4 + 1 + 2 * 3
+    assert needs.triples == triples_for(32) * 7 + 4 + 1 + 2 * 3 + 9 * 32
     assert needs.k == 32 and needs.truncations == 0
 
     def real(e: Engine):
@@ -102,4 +104,6 @@ def test_counting_follows_the_reveal_rule() -> None:
         _ = a * a
 
     needs = count_needs(prog, 2, FIELD)
-    assert (needs.masks, needs.edabits, needs.triples) == ((2, 0), 2, 2 * triples_for(32) + 2)
+    bounded = 2 * 32  # two bounded 32-bit inputs: their bits, and one bit-test triple per bit
+    assert (needs.masks, needs.edabits) == ((bounded, 0), 2)
+    assert needs.triples == 2 * triples_for(32) + 2 + bounded

@@ -24,9 +24,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chainmpc.faults import shift_mask
+from offchain.dealer import Dealer
 from offchain.engine import Engine, ProtocolAbort, mac_check_between_peers
-from offchain.preprocessing import Dealer, Needs
-from offchain.sectypes import reveal, secret_input
+from offchain.preprocessing import Needs
+from offchain.sectypes import reveal, secret_input_unchecked
 
 T = 123456789  # a public sacrifice challenge; its derivation is tested end to end
 
@@ -44,7 +45,7 @@ def sum_and_product(inputs: list[int]):
     def job(e: Engine):
         prepare(e, len(inputs) - 1, T)
         xs = [
-            secret_input(e, [inputs[o]] if o == e.index else None, o, 1, bits=32)
+            secret_input_unchecked(e, [inputs[o]] if o == e.index else None, o, 1, bits=32)
             for o in range(e.n)
         ]
         total = sum(xs[1:], xs[0])
@@ -94,8 +95,8 @@ def test_vector_arithmetic_and_constants(field) -> None:
 
     def job(e: Engine):
         prepare(e, 8, T)
-        a = secret_input(e, a_vals if e.index == 0 else None, 0, 4)
-        b = secret_input(e, b_vals if e.index == 1 else None, 1, 4)
+        a = secret_input_unchecked(e, a_vals if e.index == 0 else None, 0, 4)
+        b = secret_input_unchecked(e, b_vals if e.index == 1 else None, 1, 4)
         exprs = [a + 3, 10 - a, -b, a * 4, 2 * b - a, a * b, a * [1, 2, 3, 4], a @ b]
         e.check_between_peers()
         return reveal(*exprs), e.rounds, e.checkpoint(0)
@@ -201,8 +202,8 @@ def test_mac_check_coefficients_depend_on_the_digest(field) -> None:
 def test_mac_check_between_peers_passes_and_catches_tampering(field) -> None:
     def job(e: Engine):
         prepare(e, 2, T)
-        x = secret_input(e, [3] if e.index == 0 else None, 0, 1)
-        y = secret_input(e, [4] if e.index == 1 else None, 1, 1)
+        x = secret_input_unchecked(e, [3] if e.index == 0 else None, 0, 1)
+        y = secret_input_unchecked(e, [4] if e.index == 1 else None, 1, 1)
         z = x * y
         try:
             mac_check_between_peers(e)
@@ -222,9 +223,9 @@ def test_matrices_shapes_and_matmul(field) -> None:
 
     def job(e: Engine):
         prepare(e, 30, T)
-        a = secret_input(e, sum(a_vals, []) if e.index == 0 else None, 0, 6).reshape(2, 3)
-        b = secret_input(e, sum(b_vals, []) if e.index == 1 else None, 1, 6).reshape(3, 2)
-        v = secret_input(e, v_vals if e.index == 0 else None, 0, 3)
+        a = secret_input_unchecked(e, sum(a_vals, []) if e.index == 0 else None, 0, 6).reshape(2, 3)
+        b = secret_input_unchecked(e, sum(b_vals, []) if e.index == 1 else None, 1, 6).reshape(3, 2)
+        v = secret_input_unchecked(e, v_vals if e.index == 0 else None, 0, 3)
         before = e.rounds
         ab = a @ b
         rounds = e.rounds - before
@@ -257,7 +258,7 @@ def test_a_shifted_mask_is_caught_by_its_owner_and_input_refused(field) -> None:
         e.check_between_peers()  # the mask check's opening is genuine: the service cheated
         if not ok:
             with pytest.raises(ProtocolAbort, match="only after check_masks"):
-                secret_input(e, [5], 1, 1)
+                secret_input_unchecked(e, [5], 1, 1)
         return ok
 
     materials = shift_mask(deal(3, 2, field=field), owner=1, index=0, delta=1000)
@@ -272,17 +273,17 @@ def test_input_waits_for_the_mask_check_and_its_mac_check(field) -> None:
     def job(e: Engine):
         mine = [7] if e.index == 0 else None
         with pytest.raises(ProtocolAbort, match="only after check_masks"):
-            secret_input(e, mine, 0, 1)
+            secret_input_unchecked(e, mine, 0, 1)
         assert e.check_masks(MASK_SEED)
         with pytest.raises(ProtocolAbort, match="runs once"):
             e.check_masks(MASK_SEED)  # a second opening would leak a combination of masks
         with pytest.raises(ProtocolAbort, match="MAC check covering check_masks"):
-            secret_input(e, mine, 0, 1)
+            secret_input_unchecked(e, mine, 0, 1)
         cp = e.checkpoint(0)  # produced, not yet confirmed: still refused
         with pytest.raises(ProtocolAbort, match="MAC check covering check_masks"):
-            secret_input(e, mine, 0, 1)
+            secret_input_unchecked(e, mine, 0, 1)
         e.confirm_passed(cp)  # (honest run: the contract would have accepted it)
-        x = secret_input(e, mine, 0, 1)
+        x = secret_input_unchecked(e, mine, 0, 1)
         e.check_between_peers()
         return reveal(x)
 
@@ -311,7 +312,7 @@ def test_peer_checks_do_not_shift_the_on_chain_numbering(field) -> None:
     def job(e: Engine):
         prepare(e, 1, T)  # its MAC check runs between the peers: peer check 0.0
         cp0 = chain_checkpoint(e)
-        x = secret_input(e, [3] if e.index == 0 else None, 0, 1)
+        x = secret_input_unchecked(e, [3] if e.index == 0 else None, 0, 1)
         _ = x * x
         peer = e.check_between_peers()  # between on-chain checkpoints 0 and 1
         assert e.next_checkpoint == 1
@@ -326,7 +327,7 @@ def test_peer_checks_do_not_shift_the_on_chain_numbering(field) -> None:
 def test_reveal_refuses_unchecked_openings_and_unconfirmed_checkpoints(field) -> None:
     def job(e: Engine):
         prepare(e, 1, T)
-        x = secret_input(e, [6] if e.index == 0 else None, 0, 1)
+        x = secret_input_unchecked(e, [6] if e.index == 0 else None, 0, 1)
         z = x * x
         with pytest.raises(ProtocolAbort, match="2 opened values are not MAC-checked"):
             reveal(z)
@@ -346,7 +347,7 @@ def test_output_gating(field) -> None:
     def job(e: Engine):
         prepare(e, 1, T)
         e.require_checked("output")  # everything so far checked and confirmed
-        x = secret_input(e, [2] if e.index == 0 else None, 0, 1)
+        x = secret_input_unchecked(e, [2] if e.index == 0 else None, 0, 1)
         _ = x * x
         with pytest.raises(ProtocolAbort, match="output: 2 opened values are not MAC-checked"):
             e.require_checked("output")

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from offchain.compare import mask_bits_for, triples_for
+from offchain.dealer import Dealer
 from offchain.engine import Engine, ProtocolAbort
 from offchain.field import Field
 from offchain.fixedpoint import (
@@ -25,11 +26,11 @@ from offchain.fixedpoint import (
     encode_fixed,
     if_else,
     reveal_fixed,
-    secret_fixed_input,
+    secret_fixed_input_unchecked,
     trunc_mask_bits_for,
     trunc_needs,
 )
-from offchain.preprocessing import Dealer, MaterialError, Needs, OrgMaterial
+from offchain.preprocessing import MaterialError, Needs, OrgMaterial
 from offchain.sectypes import reveal
 
 T = 987654321
@@ -94,8 +95,8 @@ def test_add_sub_mul_dot_truncate(field: Field) -> None:
 
     def job(e: Engine):
         prepare(e, 3 * n)
-        a = secret_fixed_input(e, A if e.index == 0 else None, 0, n)
-        b = secret_fixed_input(e, B if e.index == 1 else None, 1, n)
+        a = secret_fixed_input_unchecked(e, A if e.index == 0 else None, 0, n)
+        b = secret_fixed_input_unchecked(e, B if e.index == 1 else None, 1, n)
         r0 = e.rounds
         linear = [a + b, a - b, -a, a + 2.5, 2.5 - a, a - [1.0] * n, a.sum(), a + 3]
         assert e.rounds == r0
@@ -153,7 +154,9 @@ def test_probabilistic_rounding_is_unbiased() -> None:
 
     def job(e: Engine):
         prepare(e, 0)
-        x = secret_fixed_input(e, vals * (n // 3) if e.index == 0 else None, 0, n // 3 * 3)
+        x = secret_fixed_input_unchecked(
+            e, vals * (n // 3) if e.index == 0 else None, 0, n // 3 * 3
+        )
         y = x.truncate(2)
         cp = chain_checkpoint(e)
         return reveal_fixed(y), cp
@@ -176,8 +179,8 @@ def test_small_products_are_within_two_ulp_of_the_float_product() -> None:
 
     def job(e: Engine):
         prepare(e, n)
-        a = secret_fixed_input(e, xs if e.index == 0 else None, 0, n)
-        b = secret_fixed_input(e, ys if e.index == 0 else None, 0, n)
+        a = secret_fixed_input_unchecked(e, xs if e.index == 0 else None, 0, n)
+        b = secret_fixed_input_unchecked(e, ys if e.index == 0 else None, 0, n)
         product = a * b
         cp = chain_checkpoint(e)
         return reveal_fixed(product), cp
@@ -202,8 +205,8 @@ def test_comparisons_exact(name: str, edge: list[float]) -> None:
 
     def job(e: Engine):
         prepare(e, triples)
-        a = secret_fixed_input(e, av if e.index == 0 else None, 0, n)
-        b = secret_fixed_input(e, bv if e.index == 1 else None, 1, n)
+        a = secret_fixed_input_unchecked(e, av if e.index == 0 else None, 0, n)
+        b = secret_fixed_input_unchecked(e, bv if e.index == 1 else None, 1, n)
         r0 = e.rounds
         lt = a < b
         rounds = e.rounds - r0
@@ -227,7 +230,7 @@ def test_comparisons_exact(name: str, edge: list[float]) -> None:
 def test_comparisons_need_edabits_of_the_full_width(field: Field) -> None:
     def job(e: Engine):
         prepare(e, 0)
-        x = secret_fixed_input(e, [1.0] if e.index == 0 else None, 0, 1)
+        x = secret_fixed_input_unchecked(e, [1.0] if e.index == 0 else None, 0, 1)
         with pytest.raises(MaterialError, match="k >= 48"):
             _ = x < 2.0
         return True
@@ -255,8 +258,8 @@ def test_reciprocal_and_division(name: str, count: int) -> None:
 
     def job(e: Engine):
         prepare(e, (triples + r_triples) * count)
-        x = secret_fixed_input(e, xs if e.index == 0 else None, 0, count)
-        a = secret_fixed_input(e, nums if e.index == 1 else None, 1, count)
+        x = secret_fixed_input_unchecked(e, xs if e.index == 0 else None, 0, count)
+        a = secret_fixed_input_unchecked(e, nums if e.index == 1 else None, 1, count)
         r0 = e.rounds
         inv = x.reciprocal()
         rounds = e.rounds - r0
@@ -281,7 +284,7 @@ def test_public_divisor_and_range_checks() -> None:
 
     def job(e: Engine):
         prepare(e, 0)
-        x = secret_fixed_input(e, [10.0, -7.5, 0.0] if e.index == 0 else None, 0, 3)
+        x = secret_fixed_input_unchecked(e, [10.0, -7.5, 0.0] if e.index == 0 else None, 0, 3)
         with pytest.raises(ZeroDivisionError):
             _ = x / 0.0
         with pytest.raises(ValueError, match="divisor range"):
@@ -305,8 +308,8 @@ def test_public_divisor_and_range_checks() -> None:
 def test_tampering_with_a_beaver_opening_fails_the_mac_check(field: Field) -> None:
     def job(e: Engine):
         prepare(e, 4)
-        a = secret_fixed_input(e, [1.5, -2.0, 3.25] if e.index == 0 else None, 0, 3)
-        b = secret_fixed_input(e, [2.0, 2.0, -1.0] if e.index == 1 else None, 1, 3)
+        a = secret_fixed_input_unchecked(e, [1.5, -2.0, 3.25] if e.index == 0 else None, 0, 3)
+        b = secret_fixed_input_unchecked(e, [2.0, 2.0, -1.0] if e.index == 1 else None, 1, 3)
         product = a * b
         cp = chain_checkpoint(e)
         with pytest.raises(ProtocolAbort, match="checkpoint 0 has not been confirmed"):
@@ -321,7 +324,7 @@ def test_tampering_with_a_beaver_opening_fails_the_mac_check(field: Field) -> No
 def test_too_few_truncation_pairs_is_a_material_error(field: Field) -> None:
     def job(e: Engine):
         prepare(e, 3)
-        a = secret_fixed_input(e, [1.0, 2.0, 3.0] if e.index == 0 else None, 0, 3)
+        a = secret_fixed_input_unchecked(e, [1.0, 2.0, 3.0] if e.index == 0 else None, 0, 3)
         with pytest.raises(MaterialError, match="needs 3 more truncation pairs, 1 left"):
             _ = a * 0.5
         with pytest.raises(MaterialError, match="dealt for 16 bits, not 8"):
@@ -369,8 +372,8 @@ def test_mul_and_add_match_plaintext(name: str, data: list[tuple[float, float]])
 
     def job(e: Engine):
         prepare(e, n)
-        a = secret_fixed_input(e, xs if e.index == 0 else None, 0, n)
-        b = secret_fixed_input(e, ys if e.index == 1 else None, 1, n)
+        a = secret_fixed_input_unchecked(e, xs if e.index == 0 else None, 0, n)
+        b = secret_fixed_input_unchecked(e, ys if e.index == 1 else None, 1, n)
         results = a + b, a * b, a - b
         cp = chain_checkpoint(e)
         return reveal_fixed(*results), cp

@@ -19,10 +19,10 @@ from chainmpc.faults import corrupt_triple
 from chainmpc.job import SumProductJob
 from chainmpc.launcher import Roles, Run
 from chainmpc.peer import SessionAborted
+from offchain.dealer import Dealer
 from offchain.engine import Engine
 from offchain.field import Vec
-from offchain.preprocessing import Dealer
-from offchain.sectypes import secret_input
+from offchain.sectypes import secret_input_unchecked
 from offchain.shares import Shared
 from offchain.transcript import challenge
 from onchain.clients import AbortClaim
@@ -75,8 +75,8 @@ def compensating(predict: Predict) -> Callable[..., Engine]:
 
 def product_job(e: Engine):
     prepare(e, 2, 4242)
-    x = secret_input(e, [3, 5] if e.index == 0 else None, 0, 2)
-    y = secret_input(e, [7, 11] if e.index == 1 else None, 1, 2)
+    x = secret_input_unchecked(e, [3, 5] if e.index == 0 else None, 0, 2)
+    y = secret_input_unchecked(e, [7, 11] if e.index == 1 else None, 1, 2)
     _ = x * y  # one Beaver round: d (2 values) and e (2 values) opened together
     return chain_checkpoint(e)
 

@@ -7,6 +7,7 @@ from harness import BN254, FIELDS, deal
 from nacl.public import PrivateKey
 
 from offchain.cache import OrgCache, batch_hash, seal
+from offchain.dealer import Dealer
 from offchain.field import (
     BN254_SCALAR,
     KNOWN_PRIMES,
@@ -16,7 +17,7 @@ from offchain.field import (
     check_modulus,
     field_for,
 )
-from offchain.preprocessing import Dealer, MaterialError, Needs, OrgMaterial
+from offchain.preprocessing import MaterialError, Needs, OrgMaterial
 
 
 @pytest.fixture(params=sorted(FIELDS))

@@ -87,7 +87,8 @@ def test_service_fills_each_cache_and_commits_matching_hashes(session, tmp_path)
         cache = OrgCache(tmp_path / "caches" / name)
         material = cache.consume(sid, d.sessions.batch_hash(sid, address), keys[name])
         needs = SumProductJob(3).needs(material.field)
-        assert needs.triples == 2 and needs.masks == (1, 1, 1)  # two products, one input each
+        # Two products, one bounded int32 input each (32 bit inputs and 32 bit-test triples).
+        assert needs.triples == 2 + 3 * 32 and needs.masks == (32, 32, 32)
         assert material.org == k and material.remaining_triples == 2 * needs.checked_triples
     assert d.sessions.material_counts(sid) == needs.counts()
     again = preprocess(chain, d, sid, key_file, tmp_path / "other")

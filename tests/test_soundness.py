@@ -15,6 +15,7 @@ from chainmpc.cheats import roles_for
 from chainmpc.job import SumProductJob
 from chainmpc.launcher import Roles, Run, run_session
 from chainmpc.peer import OrgPeer, SessionAborted
+from offchain.engine import Engine, ProtocolAbort
 from offchain.field import BN254_SCALAR
 from onchain.audit import Auditor
 from onchain.clients import AbortClaim, AbortReason, SessionClient, State
@@ -199,6 +200,11 @@ def test_the_auditor_checks_the_job_file_and_the_material_counts() -> None:
     assert not report.passed and report.failures()[0].name == "job hash matches the job file"
     report = auditor.audit(outcome.session, material_counts=[1, 2, 3])
     assert [c.name for c in report.failures()] == ["material counts are what the job needs"]
+    # Without the job file the audit says what it could not check.
+    assert report.unchecked and "job hash" in report.unchecked[0]
+    report = auditor.audit(outcome.session, job_hash(JOB.description()), output_length=3)
+    assert [c.name for c in report.failures()] == ["output length is the job's"]
+    assert not report.unchecked
 
 
 class LyingCounts:
@@ -239,3 +245,48 @@ def test_a_checkpoint_is_confirmed_only_once_it_passed_on_chain(run: Run) -> Non
     assert "has not passed on-chain" in run.errors[0]
     for p in run.peers:
         p.close()
+
+
+def test_material_for_another_field_is_refused(run: Run) -> None:
+    from offchain.dealer import Dealer
+    from offchain.field import Mersenne127
+
+    open_session(run)  # over BN254
+    run.accept()
+    run.roles = Roles(dealer=lambda field, n: Dealer(Mersenne127(), n))
+    with pytest.raises(SessionAborted):
+        run.preprocessing()
+    assert run.sessions.abort_info(run.session).claim == AbortClaim.MATERIAL_REJECTED
+    assert "another field" in run.errors[0]
+    for p in run.peers:
+        p.close()
+
+
+class GarbageOpening(Engine):
+    """Sends bytes that are not field elements in its first Beaver opening."""
+
+    def open(self, *shared, label):  # type: ignore[no-untyped-def]
+        if label == "mul":
+            n = sum(len(s) for s in shared)
+            self.network.exchange(b"\xff" * (self.field.byte_length * n))
+            raise ProtocolAbort("sent garbage")
+        return super().open(*shared, label=label)
+
+
+def test_garbage_from_an_org_is_reported_by_the_others(tmp_path: Path) -> None:
+    roles = Roles(engine=lambda org: GarbageOpening if org == 0 else Engine)
+    chain = connect(None)
+    outcome = run_session(chain, JOB, INPUTS, roles, workdir=tmp_path)
+    assert outcome.result is None and outcome.abort is not None
+    assert outcome.abort.claim in (AbortClaim.PROTOCOL_ERROR, AbortClaim.TRANSPORT_ERROR)
+    assert any("FieldError" in e for e in outcome.errors), outcome.errors
+
+
+def test_an_abort_after_the_deadline_closes_the_session_as_expired(run: Run) -> None:
+    now = run.w3.eth.get_block("latest")["timestamp"]
+    open_session(run, deadline=now + 60)
+    run.accept()
+    run.w3.provider.ethereum_tester.time_travel(now + 120)
+    run.peers[0].abort(AbortClaim.TIMEOUT)
+    assert run.sessions.session(run.session).state == State.ABORTED
+    assert run.sessions.abort_info(run.session).reason == AbortReason.EXPIRED

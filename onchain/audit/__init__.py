@@ -51,11 +51,13 @@ class Auditor:
         session: int,
         job_hash: bytes | None = None,
         material_counts: list[int] | None = None,
+        output_length: int | None = None,
     ) -> AuditReport:
         """Verify ``session``; the report's ``passed`` is True only if everything holds.
 
-        ``job_hash`` and ``material_counts`` come from the auditor's own copy of the job
-        (``chainmpc audit --job FILE``); without them those two checks are not made."""
+        ``job_hash``, ``material_counts`` and ``output_length`` come from the auditor's own
+        copy of the job (``chainmpc audit --job FILE``); without them those checks are not
+        made, and the report's ``unchecked`` says so."""
         self.record = SessionRecord.fetch(self.w3, self.sessions, session)
         ev = self.record
         info = self.sessions.session(session)
@@ -67,7 +69,12 @@ class Auditor:
         p, parts = info.modulus, info.participants
         self._p = p
 
-        check_parameters(ev, self.consortium, add, self._timestamp, job_hash)
+        check_parameters(ev, self.consortium, add, self._timestamp, job_hash, output_length)
+        if job_hash is None:
+            report.unchecked.append(
+                "the job: without a job file, the job hash, the output length and the material "
+                "counts are not checked against what the orgs were to compute"
+            )
         unregistered = [a for a in parts if not self.consortium.is_org(a)]
         add(
             Check(

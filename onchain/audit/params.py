@@ -32,8 +32,10 @@ def check_parameters(
     add: Callable[[Check], None],
     opened_at: Callable[[Any], int],
     job_hash: bytes | None,
+    output_length: int | None = None,
 ) -> None:
-    """Add the parameter checks for the session whose record is ``record``."""
+    """Add the parameter checks for the session whose record is ``record``; the job's hash
+    and output length when the auditor has the job file."""
     (opened,) = record("SessionOpened") or [None]
     if opened is None:
         add(Check("parameters recorded", False, "no SessionOpened event"))
@@ -101,6 +103,14 @@ def check_parameters(
                 f"0x{job_hash.hex()}"
                 if same
                 else f"on-chain 0x{bytes(a['jobHash']).hex()}, job file 0x{job_hash.hex()}",
+            )
+        )
+    if output_length is not None:
+        add(
+            Check(
+                "output length is the job's",
+                a["outputLength"] == output_length,
+                f"{a['outputLength']} (job: {output_length})",
             )
         )
     accepted = {

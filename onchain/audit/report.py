@@ -23,6 +23,7 @@ class AuditReport:
     state: str
     result: list[int] | None
     checks: list[Check] = field(default_factory=list)
+    unchecked: list[str] = field(default_factory=list)  # what the auditor could not check
 
     @property
     def passed(self) -> bool:
