@@ -204,6 +204,7 @@ class OrgPeer:
         info = self._session()
         self.field = field_for(info.modulus)
         self.participants = info.participants
+        self.needs = self.job.needs(self.field)  # counted by a dry run, once
         registry = [self.consortium.org_info(a) for a in self.participants]
         self.network = PeerNetwork(
             self.me.index,
@@ -219,10 +220,10 @@ class OrgPeer:
         the counts committed with it (which must be what the job needs)."""
         expected = self.sessions.batch_hash(self.session, self.me.account.address)
         counts = self.sessions.material_counts(self.session)
-        if counts != self.job.needs(self.field).counts():
+        if counts != self.needs.counts():
             raise MaterialError(
                 f"the service committed material counts {counts}; the job needs "
-                f"{self.job.needs(self.field).counts()}"
+                f"{self.needs.counts()}"
             )
         material = OrgCache(self.me.cache_dir).consume(self.session, expected, self.me.box_key)
         if material.field.p != self.field.p or material.n != len(self.participants):
@@ -239,7 +240,7 @@ class OrgPeer:
         input masks against their shares. Returns the claim to abort with, or None. The
         challenges come from every batch hash as committed on-chain, fixed before anyone
         could know them. The openings are MAC-checked by the next (on-chain) checkpoint."""
-        triples = self.job.needs(self.field).checked_triples
+        triples = self.needs.checked_triples
         hashes = [self.sessions.batch_hash(self.session, a) for a in self.participants]
         (t,) = challenge(self.field.p, self.tag, b"sacrifice", *hashes, count=1)
         if self._engine.sacrifice(triples, t):

@@ -301,7 +301,7 @@ MUTATIONS: list[Mutation] = [
     off(
         "peer: material counts not checked against the job",
         "chainmpc/peer.py",
-        "counts != self.job.needs(self.field).counts()",
+        "counts != self.needs.counts()",
         (SOUND + "test_material_counts_unlike_the_job_are_refused",),
     ),
     Mutation(

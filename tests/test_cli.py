@@ -68,7 +68,7 @@ def test_bad_rpc_url(url: str, message: str) -> None:
     assert proc.returncode == 1 and message in proc.stderr
 
 
-def test_demo_then_audit_on_ganache(ganache_url: str) -> None:
+def test_demo_then_audit_on_ganache(ganache_url: str, tmp_path) -> None:
     proc = chainmpc("demo", "--rpc", ganache_url)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     audit_line = next(line for line in proc.stdout.splitlines() if "chainmpc audit" in line)
@@ -77,6 +77,18 @@ def test_demo_then_audit_on_ganache(ganache_url: str) -> None:
     assert report.returncode == 0, report.stderr
     doc = json.loads(report.stdout)
     assert doc["passed"] and doc["state"] == "FINALISED"
+    assert doc["unchecked"]  # without the job file, the audit says what it did not check
+
+    job_file = tmp_path / "job.json"
+    described = chainmpc("describe-job", "--orgs", "3")
+    job_file.write_text(described.stdout)
+    with_job = json.loads(chainmpc(*args, "--job", str(job_file), "--json").stdout)
+    names = {c["name"] for c in with_job["checks"]}
+    assert with_job["passed"] and not with_job["unchecked"]
+    assert {"job hash matches the job file", "material counts are what the job needs"} <= names
+    job_file.write_text(chainmpc("describe-job", "--orgs", "4").stdout)
+    other = chainmpc(*args, "--job", str(job_file))
+    assert other.returncode == 1 and "FAIL job hash matches the job file" in other.stdout
 
     cheat = chainmpc("demo", "--rpc", ganache_url, "--cheat", "digest")
     assert cheat.returncode == 1

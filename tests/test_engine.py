@@ -148,19 +148,24 @@ def test_triples_are_used_once_and_never_unchecked(field) -> None:
     assert run_parties(deal(2, 1, field=field), job) == [True, True]
 
 
+def split_broadcast(e: Engine, field) -> None:  # type: ignore[no-untyped-def]
+    """Org 0 inputs 7 as far as org 1 can tell and 8 as far as org 2 can."""
+    prepare(e, 0)
+    if e.index == 0:
+        _, clear = e.material.take_masks(0, 1)
+        e1 = field.encode(field.sub(field.from_ints([7]), clear))
+        e2 = field.encode(field.sub(field.from_ints([8]), clear))
+        e.network.exchange_each([b"", e1, e2])
+        e.transcript.absorb("input/0", e1)
+    else:
+        e.input(None, 0, 1)
+
+
 def test_inconsistent_input_broadcast_shows_in_the_digests(field) -> None:
     """An owner that shows different ``x - r`` to different orgs splits the transcripts."""
 
     def job(e: Engine):
-        prepare(e, 0)
-        if e.index == 0:
-            _, clear = e.material.take_masks(0, 1)
-            e1 = field.encode(field.sub(field.from_ints([7]), clear))
-            e2 = field.encode(field.sub(field.from_ints([8]), clear))
-            e.network.exchange_each([b"", e1, e2])
-            e.transcript.absorb("input/0", e1)
-        else:
-            e.input(None, 0, 1)
+        split_broadcast(e, field)
         return e.transcript.digest()
 
     digests = run_parties(deal(3, 0, field=field), job)
@@ -172,15 +177,7 @@ def test_a_split_transcript_aborts_the_peer_mac_check(field) -> None:
     (nothing else would: no value is opened after the inconsistent broadcast)."""
 
     def job(e: Engine):
-        prepare(e, 0)
-        if e.index == 0:
-            _, clear = e.material.take_masks(0, 1)
-            e1 = field.encode(field.sub(field.from_ints([7]), clear))
-            e2 = field.encode(field.sub(field.from_ints([8]), clear))
-            e.network.exchange_each([b"", e1, e2])
-            e.transcript.absorb("input/0", e1)
-        else:
-            e.input(None, 0, 1)
+        split_broadcast(e, field)
         try:
             e.check_between_peers()
         except ProtocolAbort as exc:
