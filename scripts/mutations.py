@@ -165,9 +165,19 @@ MUTATIONS: list[Mutation] = [
         (ENGINE + "test_bad_triple_fails_sacrifice_and_is_never_used",),
     ),
     Mutation(
-        "checks: a failed bit check is ignored",
+        "checks: a failed bit test is ignored (dealt bits and input bits)",
         "offchain/checks.py",
-        "ok = f.to_ints(opened) == [0]",
+        "return f.to_ints(opened) == [0]",
+        "return True",
+        (
+            "tests/test_compare.py::test_a_dealt_non_bit_is_caught_before_use",
+            "tests/test_inputs.py::test_an_out_of_range_input_is_refused_by_every_org",
+        ),
+    ),
+    Mutation(
+        "checks: the dealt bits are never tested",
+        "offchain/checks.py",
+        'ok = self.test_bits(bits, "bit-check") if len(bits) else True',
         "ok = True",
         ("tests/test_compare.py::test_a_dealt_non_bit_is_caught_before_use",),
     ),
