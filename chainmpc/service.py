@@ -3,10 +3,11 @@
 Before dealing anything it checks the session on-chain: every participant has accepted its
 parameters, this service is its preprocessor and a registered service, and its job hash is
 the hash of the job the service was told to prepare for (so the material matches what will be
-computed). It then reads each participant's public encryption key and name from the registry,
-deals exactly what the job needs, seals each org's batch to that org's key, delivers it into
-the org's cache (``cache root / org name``) and commits the hash of every sealed batch, and the
-counts of what it dealt, on-chain. It keeps nothing.
+computed); and that its account can pay for the commitment. It then reads each participant's
+public encryption key and name from the registry, deals exactly what the job needs, seals each
+org's batch to that org's key, delivers it into the org's cache (``cache root / org name``)
+and commits the hash of every sealed batch, and the counts of what it dealt, on-chain. It
+keeps nothing.
 
 ``chainmpc preprocess`` runs this as its own process; the demo on the embedded chain calls it
 in-process, since that chain lives inside the demo's process.
@@ -25,10 +26,14 @@ from offchain.dealer import Dealer
 from offchain.field import Field, field_for
 from onchain.clients import ConsortiumClient, SessionClient, State
 from onchain.commitments import job_hash
-from onchain.transactions import Sender
+from onchain.connection import ChainError, require_balance
+from onchain.transactions import Sender, fee_per_gas
 
 #: The dealer the service uses unless told otherwise.
 DEALER: Callable[[Field, int], Dealer] = Dealer
+#: Gas the commitment may take at most, for the balance check before dealing (measured:
+#: about 0.13M for 3 orgs).
+COMMIT_GAS = 1_000_000
 
 
 class ServiceError(RuntimeError):
@@ -69,6 +74,13 @@ def preprocess(
         raise ServiceError(
             f"session {session} has {len(info.participants)} orgs; job wants {job.orgs}"
         )
+    try:
+        gas_cost = COMMIT_GAS * fee_per_gas(service.w3)
+        require_balance(
+            service.w3, service.address, gas_cost, "the service's account", "committing"
+        )
+    except ChainError as exc:
+        raise ServiceError(str(exc)) from None
     fld = field_for(info.modulus)
     needs = job.needs(fld)
     progress(

@@ -9,7 +9,9 @@ Dev chains get the same treatment, so what the tests exercise is what production
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 from urllib.parse import urlparse
 
 from eth_account import Account
@@ -26,6 +28,7 @@ DEV_MNEMONICS = (
 )
 FUNDER_KEY_ENV = "CHAINMPC_FUNDER_KEY"
 EMBEDDED_FUNDER_KEY = "0x" + "00" * 31 + "01"  # eth-tester's first pre-funded account
+T = TypeVar("T")
 
 
 class ChainError(RuntimeError):
@@ -40,6 +43,7 @@ class Chain:
     description: str
     funder: LocalAccount
     rpc: str | None = None  # the node's URL; None for the embedded chain
+    funder_label: str = "funder"  # where the funder's key came from, for messages
 
     @property
     def embedded(self) -> bool:
@@ -72,21 +76,57 @@ def connect(rpc: str | None = None, timeout: float = 10.0) -> Chain:
         chain_id = w3.eth.chain_id
     except Exception as exc:  # noqa: BLE001 - any transport failure means "unreachable"
         raise ChainError(f"cannot reach an Ethereum node at {rpc}: {type(exc).__name__}") from None
-    return Chain(w3, f"node at {rpc} (chain id {chain_id})", _find_funder(w3, rpc), rpc)
+    funder, label = _find_funder(w3, rpc)
+    _probe(w3, rpc, funder.address)
+    return Chain(w3, f"node at {rpc} (chain id {chain_id})", funder, rpc, label)
 
 
-def _find_funder(w3: Web3, rpc: str) -> LocalAccount:
+def _call(rpc: str, method: str, fn: Callable[[], T]) -> T:
+    """``fn()``, or a :class:`ChainError` naming the JSON-RPC method the node failed."""
+    try:
+        return fn()
+    except Exception as exc:  # noqa: BLE001 - a node that cannot answer is unusable
+        error = (getattr(exc, "rpc_response", None) or {}).get("error")
+        reason = error.get("message") if isinstance(error, dict) else str(exc).split("\n")[0]
+        reason = str(reason or type(exc).__name__)[:160]
+        raise ChainError(f"the node at {rpc} does not answer {method}: {reason}") from None
+
+
+def _probe(w3: Web3, rpc: str, funder: str) -> None:
+    """Check that the node answers what every command needs before anything is sent: the
+    latest block (for fees), an account's balance and nonce."""
+    _call(rpc, "eth_getBlockByNumber", lambda: w3.eth.get_block("latest"))
+    _call(rpc, "eth_getBalance", lambda: w3.eth.get_balance(funder))
+    _call(rpc, "eth_getTransactionCount", lambda: w3.eth.get_transaction_count(funder))
+
+
+def _find_funder(w3: Web3, rpc: str) -> tuple[LocalAccount, str]:
     key = os.environ.get(FUNDER_KEY_ENV)
     if key:
         try:
-            return Account.from_key(key)
+            return Account.from_key(key), f"{FUNDER_KEY_ENV} account"
         except (ValueError, TypeError):
             raise ChainError(f"{FUNDER_KEY_ENV} is not a valid private key") from None
     Account.enable_unaudited_hdwallet_features()
     for mnemonic in DEV_MNEMONICS:
         account = Account.from_mnemonic(mnemonic)
-        if w3.eth.get_balance(account.address) > 0:
-            return account
+        if _call(rpc, "eth_getBalance", lambda a=account: w3.eth.get_balance(a.address)) > 0:
+            return account, "development account"
     raise ChainError(
         f"no funded account on {rpc}: set {FUNDER_KEY_ENV} to the key of an account with ether"
     )
+
+
+def require_balance(w3: Web3, address: str, needed: int, who: str, what: str) -> None:
+    """Raise :class:`ChainError` unless ``address`` holds at least ``needed`` wei; the message
+    names ``who`` (the account's role), the address, its balance and ``what`` needs it."""
+    balance = w3.eth.get_balance(address)
+    if balance < needed:
+        raise ChainError(
+            f"{who} {address} holds {_ether(balance)} ETH; {what} needs at least "
+            f"{_ether(needed)} ETH: fund it first"
+        )
+
+
+def _ether(wei: int) -> str:
+    return f"{wei / 10**18:.6f}".rstrip("0").rstrip(".")

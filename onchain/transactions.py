@@ -25,6 +25,13 @@ PRIORITY_FEE = Web3.to_wei(1, "gwei")
 _REPR_BYTES = re.compile(r"execution reverted: (b(['\"]).*\2)\s*$", re.S)
 
 
+def fee_per_gas(w3: Web3) -> int:
+    """The most one unit of gas costs at the fees a :class:`Sender` offers now (for checking
+    that an account can pay before anything is sent)."""
+    base = w3.eth.get_block("latest").get("baseFeePerGas")
+    return w3.eth.gas_price if base is None else 2 * base + PRIORITY_FEE
+
+
 class TransactionError(RuntimeError):
     """A transaction reverted or failed; the message names the function and the reason."""
 

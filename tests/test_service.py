@@ -121,3 +121,17 @@ def test_service_waits_until_every_org_accepted(session, tmp_path) -> None:
     proc = preprocess(chain, d, sid, key_file, tmp_path / "caches")
     assert proc.returncode == 1 and "not every participant has accepted" in proc.stderr
     assert d.sessions.session(sid).state == State.OPENED and not (tmp_path / "caches").exists()
+
+
+def test_service_without_ether_refuses_before_dealing(session, tmp_path) -> None:
+    chain, d, open_session, key_file, _, _ = session
+    sid = open_session(SumProductJob(3).description())
+    service = Sender(chain.w3, Account.from_key(key_file.read_text()), TxLog(), "service")
+    fee = 2 * chain.w3.eth.get_block("latest")["baseFeePerGas"] + Web3.to_wei(1, "gwei")
+    service.pay(chain.funder.address, chain.w3.eth.get_balance(service.address) - 21000 * fee)
+    before = chain.w3.eth.block_number
+    proc = preprocess(chain, d, sid, key_file, tmp_path / "caches")
+    assert proc.returncode == 1 and len(proc.stderr.strip().splitlines()) == 1
+    assert f"the service's account {service.address} holds" in proc.stderr
+    assert "committing needs at least" in proc.stderr
+    assert chain.w3.eth.block_number == before and not (tmp_path / "caches").exists()

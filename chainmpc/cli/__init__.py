@@ -1,0 +1,53 @@
+"""The ``chainmpc`` command line: ``demo``, ``deploy``, ``preprocess``, ``describe-job``, ``audit``.
+
+Every argument of every command is checked before the first transaction: an error a user can
+cause (a malformed option, a missing or unwritable path, a malformed address or one without a
+consortium, an unknown session, an account without the ether it needs, an unreachable or
+unusable RPC node) ends in one line naming the problem and a non-zero exit, with nothing sent.
+
+One module per command group: :mod:`chainmpc.cli.demo`, :mod:`chainmpc.cli.consortium`
+(``deploy``, ``preprocess``), :mod:`chainmpc.cli.audit` (``audit``, ``describe-job``).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from chainmpc.cli.audit import audit, describe_job
+from chainmpc.cli.common import fail
+from chainmpc.cli.consortium import deploy_cmd, preprocess
+from chainmpc.cli.demo import demo
+
+
+class _Group(click.Group):
+    """A group whose usage errors (a bad or missing option value) are one line, like every
+    other error of the command line, instead of click's usage block."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["standalone_mode"] = False
+        try:
+            rv = super().main(*args, **kwargs)
+        except click.UsageError as exc:
+            sub = exc.ctx is not None and exc.ctx.parent is not None
+            command = f"{exc.ctx.command.name}: " if sub else ""
+            fail(f"{command}{exc.format_message()} (see --help)", code=exc.exit_code)
+        except click.ClickException as exc:
+            fail(exc.format_message())
+        except click.Abort:
+            fail("aborted")
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+@click.group(cls=_Group)
+@click.version_option(package_name="chainmpc")
+def main() -> None:
+    """Privacy-preserving data mining with SPDZ MPC and an Ethereum audit trail."""
+
+
+for _command in (demo, deploy_cmd, preprocess, audit, describe_job):
+    main.add_command(_command)
+
+__all__ = ["main"]

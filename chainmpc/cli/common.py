@@ -1,0 +1,132 @@
+"""What every command shares: the consoles, the one-line failure, and the checks of arguments
+that must pass before anything is sent on-chain (paths, addresses, session ids, balances)."""
+
+from __future__ import annotations
+
+import re
+import sys
+import tempfile
+from pathlib import Path
+from typing import NoReturn
+
+from eth_utils import is_checksum_address
+from rich.console import Console
+from rich.markup import escape
+from web3 import Web3
+from web3.exceptions import Web3Exception
+
+from onchain.clients import ConsortiumClient, SessionClient
+from onchain.compile import load_artifact
+from onchain.connection import Chain, ChainError, connect, require_balance
+from onchain.transactions import fee_per_gas, revert_reason
+
+console = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+_HEX_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Print ``error: MESSAGE`` (one line) on stderr and exit ``code``."""
+    err.print(f"[bold red]error:[/] {escape(' '.join(message.split()))}")
+    sys.exit(code)
+
+
+def chain_reason(exc: BaseException) -> str:
+    """A contract call's failure in words: a custom error of either contract decoded
+    (``UnknownSession(2)``), else the exception's first line."""
+    abi = load_artifact("SessionManager")["abi"] + load_artifact("Consortium")["abi"]
+    reason = revert_reason(exc, abi)
+    return reason.splitlines()[0] if reason else type(exc).__name__
+
+
+def connect_or_fail(rpc: str | None) -> Chain:
+    """The chain at ``rpc`` (embedded if ``None``), or the one-line reason it is unusable."""
+    try:
+        return connect(rpc)
+    except ChainError as exc:
+        fail(str(exc))
+
+
+def writable_dir(path: Path, option: str, parents: bool = True) -> None:
+    """Fail unless ``path`` is a directory this process can write in, or can be created as one
+    (with its missing parents too if ``parents``)."""
+    if not parents and not path.parent.is_dir():
+        fail(f"{option} {path}: its parent directory does not exist")
+    existing = path
+    while not existing.exists() and existing.parent != existing:
+        existing = existing.parent
+    if not existing.is_dir():
+        fail(f"{option} {path}: {existing} is not a directory")
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as exc:
+        fail(f"{option} {path}: cannot write in {existing} ({exc.strerror or exc})")
+
+
+def writable_file(path: Path, option: str) -> None:
+    """Fail unless ``path`` can be written (an existing file, or a new one in its directory)."""
+    if not path.parent.is_dir():
+        fail(f"{option} {path}: its directory does not exist")
+    if path.is_dir():
+        fail(f"{option} {path}: is a directory")
+    try:
+        if path.exists():
+            with path.open("r+b"):
+                pass
+        else:
+            with tempfile.TemporaryFile(dir=path.parent):
+                pass
+    except OSError as exc:
+        fail(f"{option} {path}: cannot write it ({exc.strerror or exc})")
+
+
+def address_syntax(value: str, option: str) -> str:
+    """``value`` checksummed, or fail: ``0x`` and 40 hex digits, with a valid checksum if it
+    is mixed-case."""
+    if not _HEX_ADDRESS.fullmatch(value):
+        fail(f"{option} {value!r}: not an Ethereum address (expected 0x and 40 hex digits)")
+    body = value[2:]
+    if body != body.lower() and body != body.upper() and not is_checksum_address(value):
+        fail(f"{option} {value}: bad checksum (mixed-case address; check for a typo)")
+    return Web3.to_checksum_address(value)
+
+
+def consortium_at(chain: Chain, address: str) -> tuple[ConsortiumClient, SessionClient]:
+    """The consortium at ``address`` (already syntax-checked) and its session manager, or fail
+    naming ``--consortium`` if there is no chainmpc consortium there."""
+    where = chain.rpc or "the embedded chain"
+    try:
+        if not chain.w3.eth.get_code(address):
+            fail(f"--consortium {address}: no contract at that address on {where}")
+        client = ConsortiumClient(chain.w3, address)
+        manager = client.session_manager()
+    except (ValueError, Web3Exception) as exc:
+        fail(f"--consortium {address}: not a chainmpc consortium ({chain_reason(exc)})")
+    if int(manager, 16) == 0 or not chain.w3.eth.get_code(manager):
+        fail(f"--consortium {address}: has no session manager linked to it")
+    return client, SessionClient(chain.w3, manager)
+
+
+def existing_session(sessions: SessionClient, session: int) -> None:
+    """Fail with ``no session N`` unless ``1 <= session <= sessionCount``."""
+    try:
+        count = int(sessions.fn.sessionCount().call())
+    except (ValueError, Web3Exception) as exc:
+        fail(f"cannot read the session count: {chain_reason(exc)}")
+    if session > count:
+        fail(
+            f"--session {session}: no session {session} on this consortium "
+            f"(sessions run from 1 to {count})"
+            if count
+            else f"--session {session}: no session {session} (this consortium has none yet)"
+        )
+
+
+def affordable(chain: Chain, address: str, who: str, what: str, wei: int, gas: int) -> None:
+    """Fail unless ``address`` can pay ``wei`` plus ``gas`` at the current fees."""
+    try:
+        require_balance(chain.w3, address, wei + gas * fee_per_gas(chain.w3), who, what)
+    except ChainError as exc:
+        fail(str(exc))

@@ -1,0 +1,194 @@
+"""``chainmpc demo``: one whole session, every role played by this process."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from chainmpc.cheats import CHEATS, roles_for
+from chainmpc.cli.common import (
+    affordable,
+    connect_or_fail,
+    console,
+    fail,
+    writable_dir,
+    writable_file,
+)
+from chainmpc.cli.report import print_audit
+from chainmpc.job import MAX_ORGS, MIN_ORGS, InputError, SumProductJob
+from chainmpc.launcher import FUNDING, Outcome, run_session
+from chainmpc.service import ServiceError
+from offchain.engine import ProtocolAbort
+from offchain.preprocessing import MaterialError
+from offchain.transport import TransportError
+from onchain.connection import ChainError
+from onchain.transactions import TransactionError
+
+DEFAULT_INPUTS = (12, -7, 30, 5, 9, 2, -3)
+
+
+@click.command()
+@click.option(
+    "--rpc",
+    metavar="URL",
+    help="JSON-RPC node (ganache, anvil, hardhat node, ...). "
+    "Default: an embedded in-process chain.",
+)
+@click.option(
+    "--orgs",
+    type=int,
+    default=3,
+    show_default=True,
+    help=f"Number of organisations ({MIN_ORGS}-{MAX_ORGS}).",
+)
+@click.option("--inputs", metavar="CSV", help="One private int32 per org, e.g. 12,-7,30.")
+@click.option(
+    "--cheat",
+    type=click.Choice(CHEATS),
+    help="Make one org (or the service) misbehave, to watch detection: " + ", ".join(CHEATS) + ".",
+)
+@click.option(
+    "--cheater",
+    type=int,
+    default=2,
+    show_default=True,
+    metavar="ORG",
+    help="Which org cheats (1-based; for `mask`, the org whose mask the service shifts).",
+)
+@click.option(
+    "--workdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where the orgs' caches live (default: a temporary directory).",
+)
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the outcome as JSON.",
+)
+def demo(
+    rpc: str | None,
+    orgs: int,
+    inputs: str | None,
+    cheat: str | None,
+    cheater: int,
+    workdir: Path | None,
+    json_path: Path | None,
+) -> None:
+    """Deploy, register orgs, run one MPC session (sum and product of private inputs),
+    MAC-check it through the contract, record the result and audit it."""
+    try:
+        job = SumProductJob(orgs)
+        if inputs is not None and not inputs.strip():
+            raise InputError(
+                f"--inputs {inputs!r}: no values; expected one int32 per org ({orgs}), "
+                "e.g. 12,-7,30"
+            )
+        values = job.parse_inputs(inputs) if inputs is not None else list(DEFAULT_INPUTS[:orgs])
+    except InputError as exc:
+        fail(str(exc))
+    if not 1 <= cheater <= orgs:
+        fail(f"--cheater {cheater}: unknown org (orgs are numbered 1 to {orgs})")
+    if workdir is not None:
+        writable_dir(workdir, "--workdir", parents=False)
+    if json_path is not None:
+        writable_file(json_path, "--json")
+    chain = connect_or_fail(rpc)
+    accounts = 2 + orgs  # the admin, the service and each org get a fresh funded account
+    affordable(
+        chain,
+        chain.funder.address,
+        chain.funder_label,
+        f"the demo (funding {accounts} accounts with {FUNDING // 10**18} ETH each, plus gas)",
+        accounts * FUNDING,
+        accounts * 21_000,
+    )
+    if workdir is not None:
+        workdir.mkdir(exist_ok=True)
+    console.print(f"chain: {chain.description}")
+    start = time.perf_counter()
+    try:
+        outcome = run_session(
+            chain,
+            job,
+            values,
+            roles_for(cheat, cheater - 1),
+            workdir,
+            progress=lambda m: console.print(f"[dim]{time.perf_counter() - start:6.2f}s[/] {m}"),
+        )
+    except (
+        TransactionError,
+        ChainError,
+        ServiceError,
+        MaterialError,
+        ProtocolAbort,
+        TransportError,
+    ) as exc:
+        fail(f"{type(exc).__name__}: {exc}")
+    _print_outcome(outcome, rpc)
+    if json_path:
+        json_path.write_text(json.dumps(_outcome_json(outcome), indent=2) + "\n")
+    sys.exit(0 if outcome.ok else 1)
+
+
+def _print_outcome(o: Outcome, rpc: str | None) -> None:
+    table = Table(title=f"session {o.session}")
+    for col in ("phase", "transactions", "gas", "time (s)"):
+        table.add_column(col, justify="left" if col == "phase" else "right")
+    for ph in o.phases:
+        table.add_row(ph.name, str(ph.transactions), f"{ph.gas:,}", f"{ph.seconds:.2f}")
+    table.add_row(
+        "total",
+        str(sum(p.transactions for p in o.phases)),
+        f"{sum(p.gas for p in o.phases):,}",
+        f"{sum(p.seconds for p in o.phases):.2f}",
+        style="bold",
+    )
+    console.print(table)
+    console.print(f"consortium {o.consortium}   session manager {o.manager}")
+    if o.result is not None:
+        status = "[green]matches[/]" if o.result == o.expected else "[red]DIFFERS FROM[/]"
+        console.print(
+            f"result: sum = {o.result[0]}, product = {o.result[1]} "
+            f"({status} the plaintext computation)"
+        )
+    else:
+        console.print(f"[bold red]session aborted on-chain:[/] {o.message}")
+        for line in o.errors:
+            console.print(f"  [red]{line}[/]")
+    if o.audit is not None:
+        print_audit(o.audit)
+    if rpc:
+        console.print(
+            f"re-audit: chainmpc audit --rpc {rpc} --consortium {o.consortium} "
+            f"--session {o.session}"
+        )
+
+
+def _outcome_json(o: Outcome) -> dict:
+    return {
+        "session": o.session,
+        "consortium": o.consortium,
+        "manager": o.manager,
+        "result": o.result,
+        "expected": o.expected,
+        "ok": o.ok,
+        "abort": None
+        if o.abort is None
+        else {
+            "reason": o.abort.reason.name,
+            "culprit": o.abort.culprit,
+            "by": o.abort.by,
+            "claim": o.abort.claim.name,
+            "checkpoint": o.abort.checkpoint,
+            "message": o.message,
+            "errors": o.errors,
+        },
+        "phases": [vars(p) for p in o.phases],
+        "audit": o.audit.to_dict() if o.audit else None,
+    }
