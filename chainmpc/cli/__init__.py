@@ -21,6 +21,8 @@ from chainmpc.cli.common import fail
 from chainmpc.cli.consortium import deploy_cmd, preprocess
 from chainmpc.cli.demo import demo
 
+_NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())  # click >= 8.2
+
 
 class _Group(click.Group):
     """A group whose usage errors (a bad or missing option value) are one line, like every
@@ -30,6 +32,9 @@ class _Group(click.Group):
         kwargs["standalone_mode"] = False
         try:
             rv = super().main(*args, **kwargs)
+        except _NO_ARGS_IS_HELP as exc:  # bare `chainmpc`: the help, as click shows it
+            exc.show()
+            sys.exit(exc.exit_code)
         except click.UsageError as exc:
             sub = exc.ctx is not None and exc.ctx.parent is not None
             command = f"{exc.ctx.command.name}: " if sub else ""
