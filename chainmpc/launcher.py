@@ -272,13 +272,16 @@ class Run:
         key_file = self.workdir / "service.key"
         key_file.touch(mode=0o600)
         key_file.write_text(self.service.account.key.hex())
-        run_service_process(
-            self.roles.service_command,
-            ["--rpc", str(self.chain.rpc), "--consortium", self.consortium.address,
-             "--session", str(self.session), "--job", self.job.name,
-             "--cache-root", str(self.workdir / "caches"), "--key-file", str(key_file)],
-            lambda line: self.progress(f"  service: {line}"),
-        )  # fmt: skip
+        try:
+            run_service_process(
+                self.roles.service_command,
+                ["--rpc", str(self.chain.rpc), "--consortium", self.consortium.address,
+                 "--session", str(self.session), "--job", self.job.name,
+                 "--cache-root", str(self.workdir / "caches"), "--key-file", str(key_file)],
+                lambda line: self.progress(f"  service: {line}"),
+            )  # fmt: skip
+        finally:
+            key_file.unlink()  # a secret: not left in a --workdir the user keeps
         # The service sent its commitment from its own process; count it with this phase.
         (event,) = self.sessions.contract.events.PreprocessingCommitted().get_logs(
             from_block=0,

@@ -33,8 +33,9 @@ def on_chain_state(chain, outcome):
     return sessions.session(outcome.session).state, sessions.result(outcome.session)
 
 
-def test_honest_session_is_finalised_with_the_right_result_and_audits(chain) -> None:
-    outcome = run_session(chain, SumProductJob(3), INPUTS)
+def test_honest_session_is_finalised_with_the_right_result_and_audits(chain, tmp_path) -> None:
+    outcome = run_session(chain, SumProductJob(3), INPUTS, workdir=tmp_path)
+    assert not list(tmp_path.rglob("*.key"))  # the service's key is not left behind
     assert outcome.abort is None
     assert outcome.result == EXPECTED
     state, result = on_chain_state(chain, outcome)
