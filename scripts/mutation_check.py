@@ -34,9 +34,12 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from mutations import MUTATIONS, Mutation
+from contract_mutations import CONTRACT_MUTATIONS
+from mutations import MUTATIONS as OFFCHAIN_MUTATIONS
+from mutations import Mutation
 
 ROOT = Path(__file__).resolve().parents[1]
+MUTATIONS = OFFCHAIN_MUTATIONS + CONTRACT_MUTATIONS
 TIMEOUT = 300  # seconds per mutation; a hang is a failing test in CI too
 
 
