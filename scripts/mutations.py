@@ -421,8 +421,8 @@ MUTATIONS: list[Mutation] = [
     Mutation(
         "audit: blame taken from the contract, not re-derived",
         "onchain/audit/__init__.py",
-        'not in (None, self._sigma_of(session, e["args"]))',
-        "is not None",
+        'if committed(e["args"]) not in (None, recomputed(e["args"]))',
+        'if committed(e["args"]) is not None',
         AUDIT,
     ),
     Mutation(

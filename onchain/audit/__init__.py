@@ -21,6 +21,7 @@ contract made and the ones it could not make alone:
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from web3 import Web3
@@ -176,31 +177,43 @@ class Auditor:
         if reason == AbortReason.PARTICIPANT_ABORT:
             return f"{where}: a claim by {a['by']} ({claim.name}), not proof against anyone"
         if reason == AbortReason.SIGMA_MISMATCH:
-            proven = [
-                e["args"]["org"]
-                for e in self.record("SigmaRejected")
-                if self._sigma_committed(e["args"]["org"], e["args"]["checkpoint"])
-                not in (None, self._sigma_of(session, e["args"]))
-            ]
-            return (
-                f"{where}: proven against {proven} (reveal re-derived, does not match)"
-                if (proven == [a["culprit"]])
-                else f"{where}: culprit {a['culprit']} NOT supported by the evidence"
+            return self._proven(
+                where,
+                a["culprit"],
+                self.record("SigmaRejected"),
+                lambda v: self._sigma_committed(v["org"], v["checkpoint"]),
+                lambda v: self._sigma_of(session, v),
             )
         if reason == AbortReason.OUTPUT_MISMATCH:
             commits = {e["args"]["org"]: bytes(e["args"]["commitment"])
                        for e in self.record("OutputCommitted")}  # fmt: skip
-            proven = [
-                e["args"]["org"]
-                for e in self.record("OutputRejected")
-                if commits.get(e["args"]["org"]) not in (None, self._output_of(session, e["args"]))
-            ]
-            return (
-                f"{where}: proven against {proven} (reveal re-derived, does not match)"
-                if (proven == [a["culprit"]])
-                else f"{where}: culprit {a['culprit']} NOT supported by the evidence"
+            return self._proven(
+                where,
+                a["culprit"],
+                self.record("OutputRejected"),
+                lambda v: commits.get(v["org"]),
+                lambda v: self._output_of(session, v),
             )
         return f"{where}: not attributable to one org"
+
+    @staticmethod
+    def _proven(
+        where: str,
+        culprit: str,
+        rejected: list[Any],
+        committed: Callable[[Any], bytes | None],
+        recomputed: Callable[[Any], bytes],
+    ) -> str:
+        """Whether the evidence events prove the contract's culprit: its rejected reveal,
+        recomputed here, does not match the commitment it made."""
+        proven = [
+            e["args"]["org"]
+            for e in rejected
+            if committed(e["args"]) not in (None, recomputed(e["args"]))
+        ]
+        if proven == [culprit]:
+            return f"{where}: proven against {proven} (reveal re-derived, does not match)"
+        return f"{where}: culprit {culprit} NOT supported by the evidence"
 
     def _sigma_of(self, session: int, v: Any) -> bytes:
         return sigma_commitment(
