@@ -17,7 +17,7 @@ from typing import Any
 from chainmpc.faults import CheatingDealer, TamperingEngine
 from chainmpc.launcher import Roles
 from chainmpc.peer import OrgPeer
-from offchain.engine import Engine
+from offchain.engine.core import Engine
 
 MASK_SHIFT = 1000  # what the cheating service adds to the victim's input
 

@@ -1,7 +1,7 @@
 """Deploying a consortium: the registry, the session manager, the allowed moduli.
 
 The admin deploys both contracts, links them, and allow-lists the primes the peers know
-(``offchain.field.KNOWN_PRIMES``): the contract refuses a session over any other modulus, and
+(``offchain.hazmat.field.KNOWN_PRIMES``): the contract refuses a session over any other modulus, and
 every peer and the auditor check the modulus against their own table as well.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from offchain.field import KNOWN_PRIMES
+from offchain.hazmat.field import KNOWN_PRIMES
 from onchain.clients import ConsortiumClient, SessionClient, deploy_contract
 from onchain.transactions import Sender
 

@@ -1,7 +1,8 @@
 """The demo's and the tests' cheats, as wrappers around the honest code (DESIGN.md, "faults.py").
 
-Nothing here is reachable from a real run: production code paths (:class:`offchain.engine.
-Engine`, :class:`offchain.preprocessing.Dealer`) have no fault switches. A cheating org is an
+Nothing here is reachable from a real run: production code paths
+(:class:`offchain.engine.core.Engine`, :class:`offchain.preprocessing.dealer.Dealer`) have no
+fault switches. A cheating org is an
 :class:`TamperingEngine`; a cheating service is a :class:`CheatingDealer`, or any dealer's
 output passed through :func:`corrupt_triple`, :func:`corrupt_bit` or :func:`shift_mask`. Each
 cheat keeps the MACs consistent where a real cheater could, so that only the check meant for it
@@ -12,11 +13,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from offchain.dealer import Dealer
-from offchain.engine import Engine, Network
-from offchain.field import Vec
-from offchain.preprocessing import Needs, OrgMaterial
-from offchain.shares import Shared
+from offchain.engine.core import Engine, Network
+from offchain.hazmat.field import Vec
+from offchain.hazmat.shares import Shared
+from offchain.preprocessing.dealer import Dealer
+from offchain.preprocessing.material import Needs, OrgMaterial
 
 
 class TamperingEngine(Engine):

@@ -11,19 +11,16 @@ from functools import reduce
 from operator import mul
 from typing import Any
 
-from offchain.counting import count_needs
-from offchain.engine import Engine
-from offchain.field import Field
-from offchain.preprocessing import Needs
-from offchain.sectypes import SecretArray, secret_input
+from chainmpc.exceptions import InputError
+from offchain.engine.core import Engine
+from offchain.hazmat.field import Field
+from offchain.preprocessing.counting import count_needs
+from offchain.preprocessing.material import Needs
+from offchain.sectypes.array import SecretArray, secret_input
 
 INPUT_BITS = 32  # signed inputs in [-2^31, 2^31)
 MAX_ORGS = 7  # the product of 7 such inputs (< 2^224) fits the BN254 field's signed range
 MIN_ORGS = 2
-
-
-class InputError(ValueError):
-    """An input or parameter that the job cannot accept; the message names it."""
 
 
 @dataclass(frozen=True)

@@ -28,15 +28,16 @@ from nacl.public import PrivateKey
 from web3 import Web3
 
 from chainmpc.deployment import deploy
+from chainmpc.exceptions import ParameterError, SessionAborted
 from chainmpc.explain import explain_abort
 from chainmpc.job import SumProductJob
-from chainmpc.peer import OrgIdentity, OrgPeer, ParameterError, SessionAborted, claim_for
+from chainmpc.peer import OrgIdentity, OrgPeer, claim_for
 from chainmpc.service import preprocess, run_service_process
-from offchain.dealer import Dealer
-from offchain.engine import Engine, ProtocolAbort
-from offchain.field import BN254_SCALAR, Field, FieldError, field_for
-from offchain.preprocessing import MaterialError
-from offchain.transport import TransportError, free_ports
+from offchain.engine.core import Engine, ProtocolAbort
+from offchain.hazmat.field import BN254_SCALAR, Field, FieldError, field_for
+from offchain.preprocessing.dealer import Dealer
+from offchain.preprocessing.material import MaterialError
+from offchain.transport.mesh import TransportError, free_ports
 from onchain.audit import Auditor, AuditReport
 from onchain.clients import AbortClaim, AbortInfo, State
 from onchain.commitments import job_hash

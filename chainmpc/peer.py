@@ -18,15 +18,16 @@ from pathlib import Path
 from eth_account.signers.local import LocalAccount
 from nacl.public import PrivateKey
 
+from chainmpc.exceptions import ParameterError
 from chainmpc.job import SumProductJob
-from offchain.cache import OrgCache
-from offchain.engine import CheckpointShare, Engine, ProtocolAbort
-from offchain.field import FieldError, check_modulus, field_for
-from offchain.preprocessing import MaterialError
-from offchain.sectypes import SecretArray
-from offchain.shares import Shared
-from offchain.transcript import challenge
-from offchain.transport import PeerNetwork, TransportError
+from offchain.engine.core import CheckpointShare, Engine, ProtocolAbort
+from offchain.engine.transcript import challenge
+from offchain.hazmat.field import FieldError, check_modulus, field_for
+from offchain.hazmat.shares import Shared
+from offchain.preprocessing.cache import OrgCache
+from offchain.preprocessing.material import MaterialError
+from offchain.sectypes.array import SecretArray
+from offchain.transport.mesh import PeerNetwork, TransportError
 from onchain.clients import AbortClaim, ConsortiumClient, SessionClient, SessionInfo, State
 from onchain.commitments import (
     input_commitment,
@@ -40,14 +41,6 @@ from onchain.transactions import Sender, TransactionError
 
 #: The longest session an org agrees to take part in (the contract allows at most 7 days).
 MAX_SESSION_SECONDS = 24 * 3600
-
-
-class ParameterError(ValueError):
-    """A session parameter this org does not accept; the message names it."""
-
-
-class SessionAborted(Exception):
-    """The session is aborted on-chain (by this org or another): stop."""
 
 
 @dataclass

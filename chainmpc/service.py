@@ -20,10 +20,11 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from chainmpc.exceptions import ServiceError
 from chainmpc.job import SumProductJob
-from offchain.cache import OrgCache, batch_hash, seal
-from offchain.dealer import Dealer
-from offchain.field import Field, field_for
+from offchain.hazmat.field import Field, field_for
+from offchain.preprocessing.cache import OrgCache, batch_hash, seal
+from offchain.preprocessing.dealer import Dealer
 from onchain.clients import ConsortiumClient, SessionClient, State
 from onchain.commitments import job_hash
 from onchain.connection import ChainError, require_balance
@@ -34,10 +35,6 @@ DEALER: Callable[[Field, int], Dealer] = Dealer
 #: Gas the commitment may take at most, for the balance check before dealing (measured:
 #: about 0.13M for 3 orgs).
 COMMIT_GAS = 1_000_000
-
-
-class ServiceError(RuntimeError):
-    """The service refuses to prepare this session; the message says why."""
 
 
 def preprocess(

@@ -34,12 +34,13 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from mpyc_bench import _kill_all, run_mpyc  # noqa: E402
 
-from offchain.cache import OrgCache, batch_hash, seal  # noqa: E402
-from offchain.compare import mask_bits_for, triples_for  # noqa: E402
-from offchain.dealer import Dealer  # noqa: E402
-from offchain.field import Mersenne127  # noqa: E402
-from offchain.preprocessing import Needs  # noqa: E402
-from offchain.transport import free_ports  # noqa: E402
+from offchain.hazmat.field import Mersenne127  # noqa: E402
+from offchain.preprocessing.cache import OrgCache, batch_hash, seal  # noqa: E402
+from offchain.preprocessing.dealer import Dealer  # noqa: E402
+from offchain.preprocessing.material import Needs  # noqa: E402
+from offchain.preprocessing.widths import mask_bits_for  # noqa: E402
+from offchain.protocols.compare import triples_for  # noqa: E402
+from offchain.transport.mesh import free_ports  # noqa: E402
 
 PARTIES = 3
 

@@ -1,4 +1,4 @@
-"""Benchmark offchain.m127 (arithmetic mod 2^127 - 1) against Python-int list comprehensions.
+"""Benchmark offchain.hazmat.m127 (arithmetic mod 2^127 - 1) against Python-int list comprehensions.
 
 Prints millions of operations per second (best of --repeat runs, one thread, vectors of --n
 elements) for the compiled kernels and, in the same run, the Python-int equivalent; the ratio
@@ -24,8 +24,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from offchain import m127  # noqa: E402
-from offchain.m127 import P  # noqa: E402
+from offchain.hazmat import m127  # noqa: E402
+from offchain.hazmat.m127 import P  # noqa: E402
 
 
 def best_time(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:

@@ -33,12 +33,12 @@ from nacl.public import PrivateKey
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from offchain import m127  # noqa: E402
-from offchain.cache import OrgCache  # noqa: E402
-from offchain.engine import Engine, mac_check_between_peers  # noqa: E402
-from offchain.sectypes import reveal, secret_input_unchecked  # noqa: E402
-from offchain.transcript import challenge  # noqa: E402
-from offchain.transport import PeerNetwork  # noqa: E402
+from offchain.engine.core import Engine, mac_check_between_peers  # noqa: E402
+from offchain.engine.transcript import challenge  # noqa: E402
+from offchain.hazmat import m127  # noqa: E402
+from offchain.preprocessing.cache import OrgCache  # noqa: E402
+from offchain.sectypes.array import reveal, secret_input_unchecked  # noqa: E402
+from offchain.transport.mesh import PeerNetwork  # noqa: E402
 
 TAG = b"chainmpc-bench-session-tag"
 

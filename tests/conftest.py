@@ -1,4 +1,5 @@
-"""Shared fixtures: a real ganache node, started on a free 127.0.0.1 port and stopped after."""
+"""Shared fixtures: each field the engine runs over, and a real ganache node, started on a free
+127.0.0.1 port and stopped after."""
 
 from __future__ import annotations
 
@@ -11,10 +12,18 @@ from pathlib import Path
 import pytest
 from web3 import Web3
 
-from offchain.transport import free_ports
+from offchain.hazmat.field import Field
+from offchain.transport.mesh import free_ports
+from tests.helpers.harness import FIELDS
 
 ROOT = Path(__file__).resolve().parents[1]
 GANACHE = ROOT / "node_modules" / ".bin" / "ganache"
+
+
+@pytest.fixture(params=sorted(FIELDS))
+def field(request: pytest.FixtureRequest) -> Field:
+    """Each supported field in turn: BN254's scalar field and 2^127 - 1."""
+    return FIELDS[request.param]
 
 
 @pytest.fixture(scope="session")

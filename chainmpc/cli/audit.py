@@ -20,8 +20,9 @@ from chainmpc.cli.common import (
     fail,
 )
 from chainmpc.cli.report import print_audit
-from chainmpc.job import InputError, SumProductJob
-from offchain.field import FieldError, field_for
+from chainmpc.exceptions import InputError
+from chainmpc.job import SumProductJob
+from offchain.hazmat.field import FieldError, field_for
 from onchain.audit import Auditor
 from onchain.commitments import job_hash
 from onchain.transactions import TransactionError

@@ -21,10 +21,10 @@ from chainmpc.cli.common import (
     writable_dir,
 )
 from chainmpc.deployment import deploy
-from chainmpc.job import JOBS, InputError
-from chainmpc.service import ServiceError
+from chainmpc.exceptions import InputError, ServiceError
+from chainmpc.job import JOBS
 from chainmpc.service import preprocess as preprocess_session
-from offchain.preprocessing import MaterialError
+from offchain.preprocessing.material import MaterialError
 from onchain.transactions import Sender, TransactionError, TxLog
 
 #: Gas bound for the admin's balance check (measured: deploying takes about 3.6M gas). The

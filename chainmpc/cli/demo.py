@@ -20,12 +20,12 @@ from chainmpc.cli.common import (
     writable_file,
 )
 from chainmpc.cli.report import print_audit
-from chainmpc.job import MAX_ORGS, MIN_ORGS, InputError, SumProductJob
+from chainmpc.exceptions import InputError, ServiceError
+from chainmpc.job import MAX_ORGS, MIN_ORGS, SumProductJob
 from chainmpc.launcher import FUNDING, Outcome, run_session
-from chainmpc.service import ServiceError
-from offchain.engine import ProtocolAbort
-from offchain.preprocessing import MaterialError
-from offchain.transport import TransportError
+from offchain.engine.core import ProtocolAbort
+from offchain.preprocessing.material import MaterialError
+from offchain.transport.mesh import TransportError
 from onchain.connection import ChainError
 from onchain.transactions import TransactionError
 

@@ -18,7 +18,7 @@ from onchain.audit.report import Check
 from onchain.clients import ConsortiumClient
 from onchain.commitments import session_params_hash
 
-#: The primes a session may use (the same two the peers know; see offchain/field.py).
+#: The primes a session may use (the same two the peers know; see offchain/hazmat/field.py).
 KNOWN_PRIMES = {
     2**127 - 1: "Mersenne 2^127 - 1",
     21888242871839275222246405745257275088548364400416034343698204186575808495617: "BN254 r",

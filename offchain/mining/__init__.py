@@ -1,0 +1,1 @@
+"""Data-mining algorithms over secure types: what a job computes."""

@@ -1,0 +1,1 @@
+"""Authenticated, encrypted channels between org peers: framing, handshake and the mesh."""

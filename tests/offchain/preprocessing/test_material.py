@@ -1,0 +1,198 @@
+"""Field encoding, dealt material, and each org's sealed cache (real files)."""
+
+from __future__ import annotations
+
+import pytest
+from nacl.public import PrivateKey
+
+from offchain.hazmat.field import (
+    BN254_SCALAR,
+    KNOWN_PRIMES,
+    MERSENNE_127,
+    FieldError,
+    PrimeField,
+    check_modulus,
+    field_for,
+)
+from offchain.preprocessing.cache import OrgCache, batch_hash, seal
+from offchain.preprocessing.dealer import Dealer
+from offchain.preprocessing.material import MaterialError, Needs, OrgMaterial
+from tests.helpers.harness import BN254, deal
+
+
+def test_field_encoding_round_trips_and_rejects_bad_bytes(field) -> None:
+    p = field.p
+    values = [0, 1, p - 1, 12345]
+    assert field.to_ints(field.decode(field.encode(field.from_ints(values)))) == values
+    with pytest.raises(FieldError):
+        field.decode(b"\x01" * (field.byte_length + 1))
+    unreduced = p.to_bytes(field.byte_length, "big" if field is BN254 else "little")
+    with pytest.raises(FieldError):
+        field.decode(unreduced)
+    assert field.to_signed(field.from_signed(-42)) == -42
+    with pytest.raises(FieldError):
+        field.from_signed(p)
+
+
+# (6k+1)(12k+1)(18k+1) with all three factors prime (k = 4194421): a Carmichael number above
+# 2^64, so it passes Fermat's test to every coprime base; only a strong test refuses it.
+CARMICHAEL = 95635931083302480072049
+
+
+@pytest.mark.parametrize("bad", [3 * BN254_SCALAR, CARMICHAEL, 2**61 - 1, BN254_SCALAR + 2])
+def test_only_known_primes_make_a_field(bad: int) -> None:
+    with pytest.raises(FieldError, match=f"modulus {bad:#x} is not one of the known primes"):
+        field_for(bad)
+    with pytest.raises(FieldError, match=f"modulus {bad:#x}"):
+        check_modulus(bad)
+
+
+@pytest.mark.parametrize("bad", [3 * BN254_SCALAR, CARMICHAEL, 2**61 - 1, 2**89 - 3])
+def test_prime_field_refuses_composites_and_small_primes(bad: int) -> None:
+    assert pow(2, CARMICHAEL - 1, CARMICHAEL) == 1  # a Fermat liar
+    with pytest.raises(FieldError, match="not prime|below 2\\^64"):
+        PrimeField(bad)
+
+
+def test_known_primes_are_the_table() -> None:
+    assert KNOWN_PRIMES == {2**127 - 1: "Mersenne 2^127 - 1", BN254_SCALAR: "BN254 scalar field r"}
+    assert check_modulus(MERSENNE_127) == "Mersenne 2^127 - 1"
+    assert field_for(BN254_SCALAR) == PrimeField(BN254_SCALAR)
+    assert issubclass(FieldError, ValueError)
+
+
+def test_dealt_shares_reconstruct_with_valid_macs(field) -> None:
+    mats = deal(3, 2, field=field, edabits=3)
+    p = field.p
+    alpha = sum(m.alpha_i for m in mats) % p
+
+    def open_(parts):
+        xs = [field.to_ints(s.x) for s in parts]
+        ms = [field.to_ints(s.m) for s in parts]
+        vals = [sum(col) % p for col in zip(*xs, strict=True)]
+        macs = [sum(col) % p for col in zip(*ms, strict=True)]
+        assert macs == [alpha * v % p for v in vals]  # every share is authenticated
+        return vals
+
+    a, b, c = (open_([m.triples[j] for m in mats]) for j in range(3))
+    assert c == [x * y % p for x, y in zip(a, b, strict=True)]
+    for owner in range(3):
+        r = open_([m.masks[owner] for m in mats])
+        assert field.to_ints(mats[owner].own_masks) == r
+        assert all(len(m.own_masks) == 1 for m in mats)
+        s = open_([m.mask_checks[owner] for m in mats])  # the extra check mask, authenticated
+        assert field.to_ints(mats[owner].own_mask_check) == s
+    edabits = [m.take_edabits(3, 32) for m in mats]  # r recomputed locally from dealt bits
+    r = open_([e[0] for e in edabits])
+    bits = open_([e[1] for e in edabits])
+    dealt = open_([m.edabits for m in mats])
+    k, mask_bits = mats[0].k, mats[0].mask_bits
+    assert set(dealt) <= {0, 1} and len(dealt) == 3 * mask_bits
+    for j, v in enumerate(r):
+        assert v == sum(b << i for i, b in enumerate(dealt[j * mask_bits : (j + 1) * mask_bits]))
+        assert v % 2**k == sum(b << i for i, b in enumerate(bits[j * k : (j + 1) * k]))
+
+
+def test_truncation_masks_agree_with_their_low_part(field) -> None:
+    needs = Needs(truncations=4, trunc_bits=16, trunc_mask_bits=80)
+    mats = Dealer(field, 2).deal(1, needs)
+    pairs = [m.take_truncations(4, 16) for m in mats]
+    r = [sum(v) % field.p for v in zip(*(field.to_ints(p[0].x) for p in pairs), strict=True)]
+    low = [sum(v) % field.p for v in zip(*(field.to_ints(p[1].x) for p in pairs), strict=True)]
+    assert all(x < 2**80 and x % 2**16 == y for x, y in zip(r, low, strict=True))
+    assert needs.bit_checks == 4 * 80 and needs.checked_triples == 320
+
+
+def test_material_round_trips_and_hides_secrets_in_repr(field) -> None:
+    mat = deal(2, 1, field=field, edabits=2)[0]
+    again = OrgMaterial.from_bytes(mat.to_bytes())
+    assert again.to_bytes() == mat.to_bytes()
+    assert sorted(again.mask_checks) == [0, 1] and len(again.own_mask_check) == 1
+    assert field.to_ints(again.own_mask_check) == field.to_ints(mat.own_mask_check)
+    assert hex(mat.alpha_i) not in repr(mat) and str(mat.alpha_i) not in repr(mat)
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [lambda b: b[:-5], lambda b: b"X" + b[1:], lambda b: b + b"\0" * 32],
+    ids=["truncated", "bad-magic", "trailing"],
+)
+def test_malformed_material_is_rejected(mutate) -> None:
+    with pytest.raises(MaterialError):
+        OrgMaterial.from_bytes(mutate(deal(2, 1)[0].to_bytes()))
+
+
+def test_check_masks_are_dealt_per_owner_and_never_handed_out(field) -> None:
+    needs = Needs(masks=(2, 0, 1))
+    assert needs.dealt_masks == (3, 0, 2)
+    mats = Dealer(field, 3).deal(1, needs)
+    assert [sorted(m.mask_checks) for m in mats] == [[0, 2]] * 3
+    assert [len(m.own_mask_check) for m in mats] == [1, 0, 1]
+    again = [OrgMaterial.from_bytes(m.to_bytes()) for m in mats]
+    assert [len(m.own_mask_check) for m in again] == [1, 0, 1]
+    mat = mats[0]
+    mat.take_masks(0, 2)  # the job's two masks, and not the check mask <s>
+    with pytest.raises(MaterialError, match="0 left"):
+        mat.take_masks(0, 1)
+    assert [o for o, _, _ in mat.mask_check_material()] == [0, 2]
+    mat.mask_checks.pop(2)
+    with pytest.raises(MaterialError, match="no check mask for the input masks of org 2"):
+        mat.mask_check_material()
+
+
+def test_items_are_handed_out_once(field) -> None:
+    mat = deal(2, 1, field=field, edabits=1)[0]
+    mat.take_triples(2 * (1 + mat.mask_bits))  # the job's triple + one per dealt bit, paired
+    with pytest.raises(MaterialError, match="0 left"):
+        mat.take_triples(1)
+    mat.take_masks(0, 1)
+    with pytest.raises(MaterialError, match="0 left"):
+        mat.take_masks(0, 1)
+    mat.take_edabits(1, 32)
+    with pytest.raises(MaterialError, match="0 left"):
+        mat.take_edabits(1, 32)
+
+
+@pytest.fixture
+def delivered(tmp_path):
+    key = PrivateKey.generate()
+    mat = deal(2, 1)[0]
+    sealed = seal(mat, bytes(key.public_key))
+    cache = OrgCache(tmp_path / "org1")
+    cache.deliver(1, sealed)
+    return cache, key, mat, batch_hash(sealed)
+
+
+def test_cache_delivers_verifies_and_decrypts(delivered) -> None:
+    cache, key, mat, h = delivered
+    assert cache.consume(1, h, key).to_bytes() == mat.to_bytes()
+
+
+def test_consumed_batch_is_refused(delivered) -> None:
+    cache, key, _, h = delivered
+    cache.consume(1, h, key)
+    with pytest.raises(MaterialError, match="already consumed"):
+        cache.consume(1, h, key)
+
+
+def test_edited_cache_file_is_rejected_before_use(delivered) -> None:
+    cache, key, _, h = delivered
+    path = cache.path(1)
+    data = bytearray(path.read_bytes())
+    data[40] ^= 1
+    path.write_bytes(bytes(data))
+    with pytest.raises(MaterialError, match="does not match its on-chain commitment"):
+        cache.consume(1, h, key)
+
+
+def test_batch_for_another_key_does_not_decrypt(delivered) -> None:
+    cache, _, _, h = delivered
+    with pytest.raises(MaterialError, match="does not decrypt"):
+        cache.consume(1, h, PrivateKey.generate())
+
+
+def test_delivery_never_overwrites(delivered) -> None:
+    cache, _, _, _ = delivered
+    with pytest.raises(MaterialError, match="already here"):
+        cache.deliver(1, b"other")
+    assert not cache.path(1).with_suffix(".tmp").exists()
