@@ -1591,7 +1591,7 @@ def test_participant_abort_needs_a_claim(chain: Chain) -> None:
     (abi_enum,) = [
         item for item in run.sm.abi if item.get("name") == "abort" and item["type"] == "function"
     ]
-    assert abi_enum["inputs"][1]["internalType"] == "enum SessionManager.AbortClaim"
+    assert abi_enum["inputs"][1]["internalType"] == "enum ISessionManager.AbortClaim"
     receipt = chain.send(run.sm.functions.abort(run.sid, AbortClaim.MASK_CHECK_FAILED), org)
     (ev,) = chain.events(receipt, "SessionAborted")
     assert ev["args"]["claim"] == AbortClaim.MASK_CHECK_FAILED == len(AbortClaim) - 1
