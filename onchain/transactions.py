@@ -99,28 +99,28 @@ def revert_data(exc: BaseException) -> bytes | None:
 
 
 def decode_revert(
-    exc: BaseException, abi: list[dict[str, Any]]
+    exc: BaseException | bytes, abi: list[dict[str, Any]]
 ) -> tuple[str, tuple[Any, ...]] | None:
     """The custom error a failed call reverted with, as ``(name, args)``, if ``abi`` declares
-    it; ``None`` if the revert carries no data or an unknown selector. A selector that matches
-    but whose arguments do not decode yields the name with no arguments."""
-    data = revert_data(exc)
+    it; ``None`` if the revert carries no data or an unknown selector. ``exc`` may also be the
+    raw revert bytes. Arguments that do not decode raise eth-abi's ``DecodingError``."""
+    data = exc if isinstance(exc, bytes) else revert_data(exc)
     if data is None:
         return None
     known = _error_selectors(abi).get(data[:4])
     if known is None:
         return None
     name, types = known
-    try:
-        args = tuple(abi_decode(types, data[4:])) if types else ()
-    except Exception:  # noqa: BLE001 - fall back to the bare name
-        return name, ()
-    return name, args
+    return name, tuple(abi_decode(types, data[4:])) if types else ()
 
 
 def revert_reason(exc: BaseException, abi: list[dict[str, Any]]) -> str:
     """A readable ``ErrorName(arg, ...)`` for a reverted call, or the exception's text."""
-    decoded = decode_revert(exc, abi)
+    try:
+        decoded = decode_revert(exc, abi)
+    except Exception:  # noqa: BLE001 - malformed arguments: fall back to the bare name
+        data = revert_data(exc) or b""
+        return _error_selectors(abi)[data[:4]][0]
     if decoded is not None:
         name, args = decoded
         shown = [a.hex() if isinstance(a, bytes) else str(a) for a in args]
