@@ -19,7 +19,7 @@ from onchain.transactions import Sender, call
 
 
 class State(IntEnum):
-    """``SessionManager.State``."""
+    """``ISessionManager.State`` (tests/test_artifacts.py checks the enums against the AST)."""
 
     NONE = 0
     OPENED = 1
@@ -32,7 +32,7 @@ class State(IntEnum):
 
 
 class AbortReason(IntEnum):
-    """``SessionManager.AbortReason``."""
+    """``ISessionManager.AbortReason``."""
 
     NONE = 0
     DIGEST_MISMATCH = 1
@@ -44,7 +44,7 @@ class AbortReason(IntEnum):
 
 
 class AbortClaim(IntEnum):
-    """``SessionManager.AbortClaim``: what a participant claims when it aborts (a claim, not
+    """``ISessionManager.AbortClaim``: what a participant claims when it aborts (a claim, not
     proof). Aborts the contract detects itself record ``NONE``."""
 
     NONE = 0

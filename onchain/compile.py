@@ -99,7 +99,8 @@ def _source_key(path: Path, contracts_dir: Path) -> str:
 
 
 def standard_json_input(contracts_dir: Path = CONTRACTS_DIR) -> dict[str, Any]:
-    """The solc standard-JSON input compiling every ``*.sol`` file in ``contracts_dir``."""
+    """The solc standard-JSON input compiling every ``*.sol`` file in ``contracts_dir`` and
+    its subfolders."""
     sources = {
         _source_key(path, contracts_dir): {"content": path.read_text(encoding="utf-8")}
         for path in _source_files(contracts_dir)
@@ -297,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
     """Command line: write the artifacts, or with ``--check`` verify they are fresh."""
     parser = argparse.ArgumentParser(
         prog="python -m onchain.compile",
-        description="Compile contracts/*.sol and write onchain/artifacts/*.json.",
+        description="Compile contracts/**/*.sol and write onchain/artifacts/*.json.",
     )
     parser.add_argument(
         "--check",
