@@ -73,7 +73,15 @@ class StatsJob:
                 f"numeric column, one per category value, one per contingency cell); "
                 f"a session reveals at most {MAX_OUTPUTS}"
             )
-        try:  # the smaller field bounds what fits: 2^127 - 1 (BN254 holds more)
+        room = Mersenne127().bits - 2  # the smaller field bounds what fits (BN254 holds more)
+        for c in job._numeric:
+            need = StatsLayout(((c.lo, c.hi),), ()).total_bits(job.orgs)
+            if need > room:
+                raise InputError(
+                    f"schema.columns.{c.name}: bounds too wide: the sum of squares of "
+                    f"{job.orgs} orgs' rows needs {need} bits, the field holds {room}"
+                )
+        try:
             job.needs(Mersenne127())
         except (ValueError, OffchainError) as exc:
             raise InputError(f"schema: the declared bounds are too wide ({exc})") from None

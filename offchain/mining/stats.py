@@ -24,7 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from offchain.engine.core import Engine
-from offchain.sectypes.array import SecretArray, secret_input
+from offchain.sectypes import array as sectypes
+from offchain.sectypes.array import SecretArray
 
 MAX_ROWS = (1 << 24) - 1  # rows per org: a count, category count or cell fits 24 bits
 
@@ -190,7 +191,7 @@ def _input_org(
         values = (
             None if own is None else [own.values[i] - s for i, s in zip(idx, shift, strict=True)]
         )
-        parts.append(secret_input(engine, values, owner, len(idx), w) + shift)
+        parts.append(sectypes.secret_input(engine, values, owner, len(idx), w) + shift)
         slots += idx
     return _unpermute(SecretArray.concat(parts), slots)
 

@@ -77,15 +77,19 @@ def test_extreme_aggregates_at_the_declared_bounds_go_in_exactly() -> None:
 
 
 class Overclaiming(Engine):
-    """An org that bypasses its own range check: in the input of its counts (the 24-bit
-    aggregates, its row count first) it sends 2 in place of the row count's top bit, claiming
-    about ``n + 2^24`` rows."""
+    """An org that bypasses its own range check to claim about ``n + 2^24`` rows: in the
+    bounded input of its counts (the 24-bit aggregates, its row count first) it sends 2 in
+    place of the row count's top bit; were the counts input unchecked, it would send the
+    inflated count itself."""
 
     def input(self, values: Vec | None, owner: int, count: int):  # type: ignore[no-untyped-def]
         counts = sum(1 for r in LAYOUT.ranges() if r == (0, MAX_ROWS))
-        if values is not None and owner == self.index and count == 24 * counts:
+        if values is not None and owner == self.index and count in (counts, 24 * counts):
             ints = self.field.to_ints(values)
-            ints[input_width(0, MAX_ROWS) - 1] += 2
+            if count == counts:
+                ints[0] += 1 << 24
+            else:
+                ints[input_width(0, MAX_ROWS) - 1] += 2
             values = self.field.from_ints(ints)
         return super().input(values, owner, count)
 
