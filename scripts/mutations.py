@@ -59,8 +59,8 @@ MUTATIONS: list[Mutation] = [
     Mutation(
         "stats: local aggregates input without a range proof",
         "offchain/mining/stats.py",
-        "sectypes.secret_input(",
-        "sectypes.secret_input_unchecked(",
+        "sectypes.secret_input_widths(engine, values, owner, widths)",
+        "sectypes.secret_input_unchecked(engine, values, owner, len(widths), 127)",
         ("tests/offchain/mining/test_stats.py",),
     ),
     # -- cache ----------------------------------------------------------------------------

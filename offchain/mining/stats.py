@@ -142,7 +142,7 @@ def secure_stats(
     """The global statistics of ``orgs`` orgs' aggregates (``own`` at this org, ``None`` in a
     dry run), as one secret array in output order, not yet opened.
 
-    Rounds: 5 per org and distinct input width (bounded input), then ``ceil(log2 orgs)``
+    Rounds: 5 per org (bounded input), then ``ceil(log2 orgs)``
     levels of one comparison at :meth:`StatsLayout.compare_bits` (``log2 k + 2`` rounds) and
     one selection round. Openings: those of the bounded inputs and comparisons only.
     Preprocessing: per org, ``w`` masks and checked triples per aggregate of input width
@@ -181,19 +181,12 @@ def secure_stats(
 def _input_org(
     engine: Engine, ranges: list[tuple[int, int]], own: LocalAggregates | None, owner: int
 ) -> SecretArray:
-    """Org ``owner``'s aggregates, shared with one bounded input per distinct width: each
-    ``v`` in ``[lo, hi]`` goes in as ``v - lo - 2^(w-1)``, a signed ``w``-bit value."""
+    """Org ``owner``'s aggregates, in one bounded input: each ``v`` in ``[lo, hi]`` goes in as
+    ``v - lo - 2^(w-1)``, a signed ``w``-bit value, and is shifted back (local)."""
     widths = [input_width(lo, hi) for lo, hi in ranges]
-    parts, slots = [], []
-    for w in sorted(set(widths)):
-        idx = [i for i, wi in enumerate(widths) if wi == w]
-        shift = [ranges[i][0] + (1 << (w - 1)) for i in idx]
-        values = (
-            None if own is None else [own.values[i] - s for i, s in zip(idx, shift, strict=True)]
-        )
-        parts.append(sectypes.secret_input(engine, values, owner, len(idx), w) + shift)
-        slots += idx
-    return _unpermute(SecretArray.concat(parts), slots)
+    shift = [lo + (1 << (w - 1)) for (lo, _), w in zip(ranges, widths, strict=True)]
+    values = None if own is None else [v - s for v, s in zip(own.values, shift, strict=True)]
+    return sectypes.secret_input_widths(engine, values, owner, widths) + shift
 
 
 def _pick(a: SecretArray, index: Sequence[int]) -> SecretArray:

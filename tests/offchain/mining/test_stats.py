@@ -77,18 +77,16 @@ def test_extreme_aggregates_at_the_declared_bounds_go_in_exactly() -> None:
 
 
 class Overclaiming(Engine):
-    """An org that bypasses its own range check to claim about ``n + 2^24`` rows: in the
-    bounded input of its counts (the 24-bit aggregates, its row count first) it sends 2 in
-    place of the row count's top bit; were the counts input unchecked, it would send the
-    inflated count itself."""
+    """An org that bypasses its own range check to claim ``n + 2^24`` rows: in its bounded
+    input (its row count first, in 24 bits) it sends 2 in place of the row count's top bit;
+    were its aggregates input unchecked, it would send the inflated count itself."""
 
     def input(self, values: Vec | None, owner: int, count: int):  # type: ignore[no-untyped-def]
-        counts = sum(1 for r in LAYOUT.ranges() if r == (0, MAX_ROWS))
-        if values is not None and owner == self.index and count in (counts, 24 * counts):
+        if values is not None and owner == self.index:
             ints = self.field.to_ints(values)
-            if count == counts:
+            if count == len(LAYOUT.ranges()):  # the values themselves
                 ints[0] += 1 << 24
-            else:
+            else:  # their bits
                 ints[input_width(0, MAX_ROWS) - 1] += 2
             values = self.field.from_ints(ints)
         return super().input(values, owner, count)
@@ -97,7 +95,7 @@ class Overclaiming(Engine):
 def test_a_row_count_above_the_maximum_is_refused_by_every_org(field) -> None:
     local = [local_aggregates(LAYOUT, *rows(seed, 5)) for seed in (1, 2, 3)]
     outcomes = run(field, local, engines={1: Overclaiming})
-    assert outcomes == ["input of org 1: a value is outside the int24 range"] * 3
+    assert outcomes == ["input of org 1: a value is outside its declared range"] * 3
 
 
 def test_an_own_aggregate_outside_its_range_is_refused_before_anything_is_sent() -> None:
