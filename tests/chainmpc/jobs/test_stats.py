@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import math
 import re
+import sys
+import types
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -209,3 +212,30 @@ def test_chi_squared_and_p_value_match_scipy_on_small_tables() -> None:
     assert chi_squared([[3, 0], [4, 0]]) == (0.0, 0)  # one non-empty column: no statistic
     for dof in range(1, 12):
         assert chi2_sf(7.5, dof) == pytest.approx(chi2.sf(7.5, dof), rel=1e-12)
+
+
+def test_load_input_reads_the_orgs_csv_through_the_reader_and_checks_its_rows(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    schema = Schema(tuple(EXAMPLE))
+    read: list[Path] = []
+
+    def read_table(path: Path, s: Schema) -> Table:
+        read.append(path)
+        return Table(s, {c.name: [0] * 3 for c in s.columns})
+
+    reader = types.ModuleType("chainmpc.jobs.csvdata")
+    reader.read_table = read_table  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "chainmpc.jobs.csvdata", reader)
+    paths = (tmp_path / "a.csv", None)
+    job = StatsJob.from_spec(replace(spec(EXAMPLE, 2), data=paths))
+    assert job.load_input(0).rows == 3 and read == [paths[0]]
+    with pytest.raises(InputError, match="orgs.org-1.data: no data file"):
+        job.load_input(1)
+    monkeypatch.setattr("chainmpc.jobs.stats.MAX_ROWS", 2)
+    with pytest.raises(InputError, match=r"a.csv: 3 rows; stats takes at most 2 per org"):
+        job.load_input(0)
+    other = Schema((Column("age", "int", 0, 99),))
+    with pytest.raises(InputError, match="the table's schema is not the job's"):
+        job.check_table(Table(other, {"age": [1]}), "b.csv")
+    assert schema == job.spec.schema
