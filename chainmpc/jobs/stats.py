@@ -64,6 +64,8 @@ class StatsJob:
                 f"(known: {', '.join(cls.parameters)})"
             )
         job = cls(spec, _contingency(spec))
+        if job.orgs < 2:
+            raise InputError(f"orgs: stats needs at least 2 orgs, the job file names {job.orgs}")
         for c in spec.schema.columns:
             if c.type in NUMERIC and (c.min is None or c.max is None or c.min > c.max):
                 raise InputError(f"schema.columns.{c.name}: needs min <= max")

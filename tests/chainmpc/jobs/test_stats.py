@@ -193,6 +193,11 @@ def test_a_schema_revealing_more_than_the_contract_accepts_is_refused_with_the_c
     StatsJob.from_spec(spec(columns[:15], 3))  # 61: fits
 
 
+def test_a_single_org_is_refused() -> None:
+    with pytest.raises(InputError, match="orgs: stats needs at least 2 orgs"):
+        StatsJob.from_spec(spec(EXAMPLE, 1))
+
+
 def test_max_outputs_is_the_contracts() -> None:
     source = (ROOT / "contracts" / "SessionManager.sol").read_text()
     (declared,) = re.findall(r"uint32 public constant MAX_OUTPUTS = (\d+);", source)
