@@ -55,6 +55,14 @@ MUTATIONS: list[Mutation] = [
         "if False:",
         ("tests/offchain/transport/test_transport.py",),
     ),
+    # -- mining ---------------------------------------------------------------------------
+    Mutation(
+        "stats: local aggregates input without a range proof",
+        "offchain/mining/stats.py",
+        "sectypes.secret_input_widths(engine, values, owner, widths)",
+        "sectypes.secret_input_unchecked(engine, values, owner, len(widths), 127)",
+        ("tests/offchain/mining/test_stats.py",),
+    ),
     # -- cache ----------------------------------------------------------------------------
     Mutation(
         "cache: batch hash not checked",
