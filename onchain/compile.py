@@ -26,6 +26,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from onchain.exceptions import CompileError
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_ROOT = PACKAGE_DIR.parent
 CONTRACTS_DIR = REPO_ROOT / "contracts"
@@ -37,10 +39,6 @@ OPTIMIZER_RUNS = 200
 
 _VERSION_RE = re.compile(r"Version:\s*(\S+)")
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-class CompileError(RuntimeError):
-    """The contracts could not be compiled (toolchain missing or solc reported errors)."""
 
 
 def _check_toolchain() -> str:

@@ -22,6 +22,8 @@ from web3.contract.contract import ContractFunction
 from web3.exceptions import ContractLogicError
 from web3.types import TxReceipt
 
+from onchain.exceptions import TransactionError
+
 PRIORITY_FEE = Web3.to_wei(1, "gwei")
 _REPR_BYTES = re.compile(r"execution reverted: (b(['\"]).*\2)\s*$", re.S)
 
@@ -31,10 +33,6 @@ def fee_per_gas(w3: Web3) -> int:
     that an account can pay before anything is sent)."""
     base = w3.eth.get_block("latest").get("baseFeePerGas")
     return w3.eth.gas_price if base is None else 2 * base + PRIORITY_FEE
-
-
-class TransactionError(RuntimeError):
-    """A transaction reverted or failed; the message names the function and the reason."""
 
 
 @dataclass
