@@ -43,15 +43,15 @@ MUTATIONS: list[Mutation] = [
     # -- transport ------------------------------------------------------------------------
     Mutation(
         "transport: counters not checked",
-        "offchain/transport/mesh.py",
+        "offchain/transport/framing.py",
         "if counter != chan.expected:",
         "if False:",
         ("tests/offchain/transport/test_transport.py",),
     ),
     Mutation(
         "transport: nonce prefix not checked",
-        "offchain/transport/mesh.py",
-        "if _nonce_prefix(sender, receiver, kind, salt) != chan.prefix:",
+        "offchain/transport/framing.py",
+        "if nonce_prefix(sender, receiver, kind, salt) != chan.prefix:",
         "if False:",
         ("tests/offchain/transport/test_transport.py",),
     ),
