@@ -23,7 +23,13 @@ from offchain.transport.framing import (
     nonce_prefix,
     receive_frame,
 )
-from offchain.transport.handshake import Rejected, accept_handshake, dial_handshake, send_ack
+from offchain.transport.handshake import (
+    Rejected,
+    accept_handshake,
+    dial_handshake,
+    read_claim,
+    send_ack,
+)
 
 logger = logging.getLogger("offchain.transport.mesh")  # one logger for the whole transport
 
@@ -219,12 +225,13 @@ class MeshSetup:
             sock.settimeout(max(0.01, deadline - time.monotonic()))
             set_nodelay(sock)
             try:
-                claimed, salt = accept_handshake(sock, self._boxes, self._index, self._n, self._tag)
+                claimed = read_claim(sock, self._index, self._n)
+                box = self._boxes[claimed]
+                salt = accept_handshake(sock, box, self._index, claimed, self._tag)
             except Rejected as r:
                 claimed = r.claimed
                 reject(r.reason)
                 return
-            box = self._boxes[claimed]
             chan = Incoming(claimed, sock, box, nonce_prefix(claimed, self._index, KIND_DATA, salt))
             with self._cond:
                 if self._closed:

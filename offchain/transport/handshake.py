@@ -87,20 +87,26 @@ def dial_handshake(
     return prefix
 
 
-def accept_handshake(
-    sock: socket.socket, boxes: dict[int, ChannelCipher], index: int, n: int, tag: bytes
-) -> tuple[int, bytes]:
-    """Read and check the handshake of a connection accepted by org ``index`` of ``n``;
-    return ``(claimed org, salt)``. :class:`Rejected` with the reason otherwise; socket errors
-    and timeouts propagate. The caller acknowledges (:func:`send_ack`) once it has reserved
-    the channel."""
+def read_claim(sock: socket.socket, index: int, n: int) -> int:
+    """The index that the dialler of a connection accepted by org ``index`` of ``n`` claims
+    (sent in clear, not yet authenticated: :func:`accept_handshake` checks it).
+    :class:`Rejected` if it is no other org; socket errors and timeouts propagate."""
     hello = bytearray(INDEX.size)
     if recv_into_exact(sock, memoryview(hello)) < len(hello):
         raise Rejected("closed before sending its index")
     (claimed,) = INDEX.unpack(hello)
     if claimed >= n or claimed == index:
         raise Rejected(f"index {claimed} is not another org of this session", claimed)
-    box = boxes[claimed]
+    return claimed
+
+
+def accept_handshake(
+    sock: socket.socket, box: ChannelCipher, index: int, claimed: int, tag: bytes
+) -> bytes:
+    """Read and check the handshake frame of org ``claimed`` on a connection accepted by org
+    ``index``, ``box`` being the pair's cipher (from ``claimed``'s registered key); return the
+    channel's salt. :class:`Rejected` with the reason otherwise; socket errors and timeouts
+    propagate. The caller acknowledges (:func:`send_ack`) once it has reserved the channel."""
     expected_plain = tag + PAIR.pack(claimed, index)
     # Exactly one size is valid: refuse anything else before reading it.
     try:
@@ -117,7 +123,7 @@ def accept_handshake(
         raise Rejected("handshake nonce does not match the channel", claimed)
     if plain != expected_plain:
         raise Rejected("wrong session tag", claimed)
-    return claimed, salt
+    return salt
 
 
 def send_ack(
