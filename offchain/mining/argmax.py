@@ -43,7 +43,7 @@ def argmax(
         raise ValueError("argmax: fields differ in length")
     order = less or _default_less
     n = len(record[0])
-    index = record[0]._const(list(range(n)))  # public indices as secret constants (local)
+    index = record[0].constant(list(range(n)))  # public indices as secret constants (local)
     cand = (*record, index)
     while len(cand[0]) > 1:
         size = len(cand[0])

@@ -30,107 +30,36 @@ from offchain.hazmat.shares import Shared
 from offchain.protocols.bitdecomp import bit_decompose
 from offchain.protocols.compare import equal, less_than
 from offchain.protocols.inputs import input_bounded, input_bounded_widths
+from offchain.sectypes.base import SecureArray
 
 Public = int | Sequence[int] | np.ndarray
 
 
-class SecretArray:
+class SecretArray(SecureArray):
     """A 1-D or 2-D array of secret signed integers, held as this org's authenticated shares
     (row-major). Elementwise operations need equal sizes; public operands broadcast from a
     scalar."""
 
-    __slots__ = ("engine", "shared", "bits", "shape")
+    __slots__ = ()
 
     def __init__(
         self, engine: Engine, shared: Shared, bits: int = 32, shape: tuple[int, ...] | None = None
     ) -> None:
-        self.engine = engine
-        self.shared = shared
-        self.bits = bits
-        self.shape = (len(shared),) if shape is None else tuple(shape)
-        if len(self.shape) not in (1, 2) or int(np.prod(self.shape)) != len(shared):
-            raise ValueError(f"shape {self.shape} does not fit {len(shared)} values")
+        super().__init__(engine, shared, bits, shape)
 
     def __repr__(self) -> str:
         return f"SecretArray(<{'x'.join(map(str, self.shape))} secret int{self.bits}>)"
 
-    def __len__(self) -> int:
-        return self.shape[0]
-
-    @property
-    def size(self) -> int:
-        """Number of elements."""
-        return len(self.shared)
-
-    def __getitem__(self, index: slice | int) -> SecretArray:
-        if len(self.shape) == 1:
-            return SecretArray(self.engine, self.shared[index], self.bits)
-        rows, cols = self.shape
-        picked = np.arange(rows)[index]
-        flat = (np.atleast_1d(picked)[:, None] * cols + np.arange(cols)).ravel()
-        shape = (cols,) if np.ndim(picked) == 0 else (len(flat) // cols, cols)
-        return SecretArray(self.engine, self.shared[flat], self.bits, shape)
-
-    def reshape(self, *shape: int) -> SecretArray:
-        """The same values in another shape (local)."""
-        return SecretArray(self.engine, self.shared, self.bits, shape)
-
-    @property
-    def T(self) -> SecretArray:  # noqa: N802 - NumPy's name
-        """Transpose of a 2-D array (local)."""
-        if len(self.shape) == 1:
-            return self
-        rows, cols = self.shape
-        order = np.arange(rows * cols).reshape(rows, cols).T.ravel()
-        return SecretArray(self.engine, self.shared[order], self.bits, (cols, rows))
-
     __hash__ = None  # type: ignore[assignment]  # == is a secure comparison, not identity
 
-    @staticmethod
-    def concat(arrays: Sequence[SecretArray]) -> SecretArray:
-        """One array from several (local; the widest declared bit length wins)."""
-        return SecretArray(
-            arrays[0].engine,
-            Shared.concat([a.shared for a in arrays]),
-            max(a.bits for a in arrays),
-        )
+    def _like(self, shared: Shared, bits: int, shape: tuple[int, ...] | None) -> SecretArray:
+        return SecretArray(self.engine, shared, bits, shape)
 
-    def _new(self, shared: Shared, bits: int | None = None) -> SecretArray:
-        shape = self.shape if len(shared) == self.size else None
-        return SecretArray(self.engine, shared, self.bits if bits is None else bits, shape)
-
-    def _public(self, value: Public) -> np.ndarray:
-        f = self.engine.field
+    def _encode(self, value: Public) -> list[int]:
         values = self._ints(value)
         if len(values) != self.size:
             raise ValueError(f"public operand of {len(values)} values for {self.size}")
-        return f.from_ints(values)
-
-    # -- linear (local) ------------------------------------------------------------------
-
-    def __add__(self, other: SecretArray | Public) -> SecretArray:
-        ar = self.engine.arith
-        if isinstance(other, SecretArray):
-            return self._new(ar.add(self.shared, other.shared), max(self.bits, other.bits))
-        return self._new(ar.add_public(self.shared, self._public(other)))
-
-    __radd__ = __add__
-
-    def __sub__(self, other: SecretArray | Public) -> SecretArray:
-        return self + (-other if isinstance(other, SecretArray) else _negate(other))
-
-    def __rsub__(self, other: Public) -> SecretArray:
-        return -self + other
-
-    def __neg__(self) -> SecretArray:
-        return self._new(self.engine.arith.scale(self.shared, -1))
-
-    def sum(self) -> SecretArray:
-        """The sum of all elements, as a one-element array (local)."""
-        f = self.engine.field
-        x = f.from_ints([f.total(self.shared.x)])
-        m = f.from_ints([f.total(self.shared.m)])
-        return self._new(Shared(x, m))
+        return values
 
     # -- multiplication (one round) ------------------------------------------------------
 
@@ -169,12 +98,12 @@ class SecretArray:
     # -- comparisons ---------------------------------------------------------------------
 
     def __lt__(self, other: SecretArray | Public) -> SecretArray:
-        o = other if isinstance(other, SecretArray) else self._const(other)
+        o = self._secret(other)
         width = max(self.bits, o.bits)
         return self._new(less_than(self.engine, self.shared, o.shared, width), bits=1)
 
     def __gt__(self, other: SecretArray | Public) -> SecretArray:
-        o = other if isinstance(other, SecretArray) else self._const(other)
+        o = self._secret(other)
         return o < self
 
     def __le__(self, other: SecretArray | Public) -> SecretArray:
@@ -184,7 +113,7 @@ class SecretArray:
         return 1 - (self < other)
 
     def __eq__(self, other: SecretArray | Public) -> SecretArray:  # type: ignore[override]
-        o = other if isinstance(other, SecretArray) else self._const(other)
+        o = self._secret(other)
         width = max(self.bits, o.bits)
         return self._new(equal(self.engine, self.shared, o.shared, width), bits=1)
 
@@ -202,31 +131,12 @@ class SecretArray:
         signs = [-1 if i == self.bits - 1 else 1 for i in range(self.bits)] * self.size
         return bits * signs + flip
 
-    def _const(self, value: Public) -> SecretArray:
-        return self._new(self.engine.arith.constant(self._public(value)))
-
-    def if_else(self, a: SecretArray | Public, b: SecretArray | Public) -> SecretArray:
-        """Elementwise ``a if self else b`` for a 0/1 array ``self``: ``b + self * (a - b)``
-        (one round if ``a`` or ``b`` is secret, local if both are public)."""
-        if isinstance(a, SecretArray) or isinstance(b, SecretArray):
-            sa = a if isinstance(a, SecretArray) else self._const(a)
-            sb = b if isinstance(b, SecretArray) else self._const(b)
-            return self * (sa - sb) + sb
-        diff = [x - y for x, y in zip(self._ints(a), self._ints(b), strict=True)]
-        return self * diff + b
-
     def _ints(self, value: Public) -> list[int]:
         if isinstance(value, int):
             return [value] * self.size
         if not isinstance(value, list | tuple | range | np.ndarray):
             raise TypeError(f"cannot combine a SecretArray with {type(value).__name__}")
         return [int(v) for v in np.asarray(value, dtype=object).ravel()]
-
-
-def _negate(value: Public) -> Public:
-    if isinstance(value, int):
-        return -value
-    return [-int(v) for v in value]
 
 
 def _owner_values(engine: Engine, values: Sequence[int] | None, bits: int) -> Vec | None:

@@ -52,15 +52,18 @@ from offchain.preprocessing.widths import KAPPA, trunc_mask_bits_for
 from offchain.protocols.compare import from_low_bits, less_than, triples_for
 from offchain.protocols.inputs import input_bounded
 from offchain.sectypes.array import SecretArray, open_checked
+from offchain.sectypes.base import SecureArray, total
+from offchain.sectypes.fixed_division import (
+    RECIPROCAL_HI,
+    RECIPROCAL_ITERATIONS,
+    RECIPROCAL_LO,
+    FixedDivision,
+)
 
 PublicReal = int | float | Sequence[int | float] | np.ndarray
 
 DEFAULT_F = 16
 DEFAULT_BITS = 48
-RECIPROCAL_LO = -4  # default divisor range [2^lo, 2^hi] of reciprocal() and /
-RECIPROCAL_HI = 8
-RECIPROCAL_ITERATIONS = 3
-_INITIAL = 1.5 + math.sqrt(2)  # 1/w ~ _INITIAL - 2w on [1/2, 1): relative error <= 0.0858
 
 
 # -- truncation --------------------------------------------------------------------------
@@ -111,21 +114,26 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int | np.integer) and not isinstance(value, bool)
 
 
-class SecretFixed:
+class SecretFixed(FixedDivision, SecureArray):
     """A vector of secret fixed-point numbers ``X / 2^f``, ``X`` a signed ``bits``-bit
-    integer held as this org's authenticated shares. See the module docstring for costs."""
+    integer held as this org's authenticated shares. See the module docstring for costs;
+    shape, indexing, ``+ -``, ``sum`` and ``if_else`` are the base's
+    (:class:`~offchain.sectypes.base.SecureArray`), division is :class:`FixedDivision`'s."""
 
-    __slots__ = ("engine", "shared", "f", "bits")
+    __slots__ = ("f",)
 
     def __init__(
-        self, engine: Engine, shared: Shared, f: int = DEFAULT_F, bits: int = DEFAULT_BITS
+        self,
+        engine: Engine,
+        shared: Shared,
+        f: int = DEFAULT_F,
+        bits: int = DEFAULT_BITS,
+        shape: tuple[int, ...] | None = None,
     ) -> None:
         if not 0 < f < bits - 1:
             raise ValueError(f"{f} fractional bits do not fit a {bits}-bit fixed-point number")
-        self.engine = engine
-        self.shared = shared
+        super().__init__(engine, shared, bits, shape)
         self.f = f
-        self.bits = bits
 
     @classmethod
     def from_raw(cls, array: SecretArray, f: int = DEFAULT_F) -> SecretFixed:
@@ -153,31 +161,32 @@ class SecretFixed:
     def __repr__(self) -> str:
         return f"SecretFixed(<{len(self)} secret fix{self.bits}.{self.f}>)"
 
-    def __len__(self) -> int:
-        return len(self.shared)
+    def _like(self, shared: Shared, bits: int, shape: tuple[int, ...] | None) -> SecretFixed:
+        return SecretFixed(self.engine, shared, self.f, bits, shape)
 
-    def __getitem__(self, index: slice | int) -> SecretFixed:
-        return self._new(self.shared[index])
-
-    def _new(self, shared: Shared) -> SecretFixed:
-        return SecretFixed(self.engine, shared, self.f, self.bits)
-
-    def _peer(self, other: SecretFixed) -> None:
+    def _format_bits(self, other: SecretFixed) -> int:
         if other.f != self.f or other.bits != self.bits:
             raise ValueError(
                 f"fix{self.bits}.{self.f} and fix{other.bits}.{other.f} operands: convert first"
             )
+        return self.bits
+
+    def _peer_bits(self, other: SecretFixed) -> int:
+        # Unlike integers, fixed-point operands never mix widths: the truncation masks are
+        # dealt for one width.
+        self._format_bits(other)
         if len(other) != len(self):
             raise ValueError(f"operands of length {len(self)} and {len(other)}")
+        return self.bits
 
     # -- encoding of public operands -----------------------------------------------------
 
     def _values(self, value: PublicReal) -> list:
         if isinstance(value, int | float | np.integer | np.floating):
-            return [value] * len(self)
+            return [value] * self.size
         values = list(np.asarray(value).reshape(-1).tolist())
-        if len(values) != len(self):
-            raise ValueError(f"public operand of length {len(values)} for {len(self)} values")
+        if len(values) != self.size:
+            raise ValueError(f"public operand of length {len(values)} for {self.size} values")
         return values
 
     def encode(self, value: PublicReal) -> list[int]:
@@ -185,44 +194,7 @@ class SecretFixed:
         one is not finite or does not fit ``bits`` bits."""
         return [encode_fixed(v, self.f, self.bits) for v in self._values(value)]
 
-    def _public(self, value: PublicReal) -> np.ndarray:
-        return self.engine.field.from_ints(self.encode(value))
-
-    # -- linear (local) ------------------------------------------------------------------
-
-    def __add__(self, other: SecretFixed | PublicReal) -> SecretFixed:
-        """``self + other``: local, exact (a public operand is first rounded to 2^-f)."""
-        ar = self.engine.arith
-        if isinstance(other, SecretFixed):
-            self._peer(other)
-            return self._new(ar.add(self.shared, other.shared))
-        if isinstance(other, SecretArray):
-            return NotImplemented
-        return self._new(ar.add_public(self.shared, self._public(other)))
-
-    __radd__ = __add__
-
-    def __neg__(self) -> SecretFixed:
-        """``-self``: local, exact."""
-        return self._new(self.engine.arith.scale(self.shared, -1))
-
-    def __sub__(self, other: SecretFixed | PublicReal) -> SecretFixed:
-        """``self - other``: local, exact (public operands rounded to 2^-f)."""
-        if isinstance(other, SecretFixed):
-            return self + (-other)
-        if isinstance(other, SecretArray):
-            return NotImplemented
-        return self + [-v for v in self._values(other)]
-
-    def __rsub__(self, other: PublicReal) -> SecretFixed:
-        return -self + other
-
-    def sum(self) -> SecretFixed:
-        """The sum of all elements as a one-element array: local, exact."""
-        f = self.engine.field
-        x = f.from_ints([f.total(self.shared.x)])
-        m = f.from_ints([f.total(self.shared.m)])
-        return self._new(Shared(x, m))
+    _encode = encode
 
     # -- multiplication ------------------------------------------------------------------
 
@@ -244,9 +216,9 @@ class SecretFixed:
         """
         ar = self.engine.arith
         if isinstance(other, SecretFixed):
-            self._peer(other)
+            self._peer_bits(other)
             return self._truncated(self.engine.mul(self.shared, other.shared))
-        if isinstance(other, SecretArray):
+        if isinstance(other, SecureArray):
             return NotImplemented
         values = self._values(other)
         if all(_is_int(v) for v in values):
@@ -265,15 +237,12 @@ class SecretFixed:
         round if ``other`` is secret, local if public), a local sum, ONE truncation. 2 rounds
         (1 if public), ``len(self)`` triples, 1 truncation pair; error < 1 ulp of the exact
         dot product of the encoded operands. Precondition: the result fits ``bits`` bits."""
-        ar = self.engine.arith
         if isinstance(other, SecretFixed):
-            self._peer(other)
+            self._peer_bits(other)
             products = self.engine.mul(self.shared, other.shared)
         else:
-            products = ar.mul_public(self.shared, self._public(other))
-        f = self.engine.field
-        total = Shared(f.from_ints([f.total(products.x)]), f.from_ints([f.total(products.m)]))
-        return self._truncated(total)
+            products = self.engine.arith.mul_public(self.shared, self._public(other))
+        return self._truncated(total(self.engine, products))
 
     def __matmul__(self, other: SecretFixed | PublicReal) -> SecretFixed:
         return self.dot(other)
@@ -309,25 +278,19 @@ class SecretFixed:
             )
         return k
 
-    def _operand(self, other: SecretFixed | PublicReal) -> SecretFixed:
-        if isinstance(other, SecretFixed):
-            self._peer(other)
-            return other
-        return self._new(self.engine.arith.constant(self._public(other)))
-
     def __lt__(self, other: SecretFixed | PublicReal) -> SecretArray:
         """``[self < other]`` as a 0/1 :class:`SecretArray`: exact on the encoded values (a
         public operand is rounded to 2^-f first). Uses
         :func:`offchain.protocols.compare.less_than` at the dealt edaBit width ``k >= bits``:
         ``1 + ceil(log2 k)`` rounds (7 for k = 48), ``triples_for(k)`` triples (88 for k = 48)
         and one edaBit per element."""
-        o = self._operand(other)
+        o = self._secret(other)
         k = self._compare_width()
         return SecretArray(self.engine, less_than(self.engine, self.shared, o.shared, k), 1)
 
     def __gt__(self, other: SecretFixed | PublicReal) -> SecretArray:
         """``[self > other]``: as :meth:`__lt__`."""
-        return self._operand(other) < self
+        return self._secret(other) < self
 
     def __le__(self, other: SecretFixed | PublicReal) -> SecretArray:
         """``[self <= other] = 1 - [self > other]``: as :meth:`__lt__`."""
@@ -336,111 +299,6 @@ class SecretFixed:
     def __ge__(self, other: SecretFixed | PublicReal) -> SecretArray:
         """``[self >= other] = 1 - [self < other]``: as :meth:`__lt__`."""
         return 1 - (self < other)
-
-    # -- reciprocal and division ---------------------------------------------------------
-
-    def reciprocal(
-        self,
-        lo: int = RECIPROCAL_LO,
-        hi: int = RECIPROCAL_HI,
-        iterations: int = RECIPROCAL_ITERATIONS,
-    ) -> SecretFixed:
-        """``1 / self`` for every element in ``[2^lo, 2^hi]`` (precondition; default
-        ``[2^-4, 2^8]``). See :meth:`divide` (numerator 1), which states the method and the
-        costs; here the numerator product is skipped (one triple and one truncation pair per
-        element fewer). Error (derived in :meth:`divide`, tested over the range):
-        ``|r - 1/x| <= 2^-f (2 + 7/x)``.
-        """
-        return self._divide(None, lo, hi, iterations)
-
-    def divide(
-        self,
-        divisor: SecretFixed,
-        lo: int = RECIPROCAL_LO,
-        hi: int = RECIPROCAL_HI,
-        iterations: int = RECIPROCAL_ITERATIONS,
-    ) -> SecretFixed:
-        """``self / divisor`` elementwise for divisors in ``[2^lo, 2^hi]`` (precondition;
-        default ``[2^-4, 2^8]``; needs ``hi < f`` and ``2^-lo`` well inside the range).
-
-        Method (range-based scaling, then Newton–Raphson from a public linear guess):
-
-        1. ``b_j = [x >= 2^j]`` for ``j = lo+1 .. hi``: one vectorised comparison of
-           ``hi - lo`` public thresholds (``1 + ceil(log2 k)`` rounds);
-        2. ``s = 2^-(e+1)`` for ``2^e <= x < 2^(e+1)``, a public linear combination of the
-           ``b_j`` (local, exact); ``w = x s`` in ``[1/2, 1)`` and ``a s`` together (one
-           multiplication and one truncation: 2 rounds);
-        3. ``y_0 = 2.9142 - 2 w`` (relative error <= 0.0858), then ``iterations`` Newton steps
-           ``y <- y (2 - w y)`` (4 rounds each): relative error ``0.0858^(2^iterations)``,
-           below 2^-28 for the default 3, so rounding dominates;
-        4. ``(a s) y`` (2 rounds).
-
-        Cost per element, ``t = hi - lo`` (12 by default) and ``k`` the edaBit width:
-        ``1 + ceil(log2 k) + 4 + 4 * iterations`` rounds (23 for k = 48), ``t`` edaBits,
-        ``t * triples_for(k) + 3 + 2 * iterations`` triples and ``3 + 2 * iterations``
-        truncation pairs (see :func:`division_cost`).
-
-        Error, in ulp = 2^-f, each truncation contributing < 1 (tested over the range):
-        ``|q - a/x| <= 4 + 7 |a| / x``. Because ``x s`` lies in ``[1/2, 1)``: ``w`` is off by
-        < 1, so ``1/w`` by < 4; the last Newton step adds < 3 (``y <= 2``), the quadratic term
-        is negligible, so ``y`` is within 7 of ``1/(x s)``; ``a s`` is off by < 1, which
-        ``y <= 2`` turns into < 2; the final truncation adds < 1; and ``s < 1/x`` turns 7 into
-        ``7 |a| / x``. For the reciprocal (``a = 1``, ``a s = s`` exact): ``2 + 7/x``.
-        """
-        if not isinstance(divisor, SecretFixed):
-            raise TypeError("divide() takes a secret divisor; use / for public divisors")
-        self._peer(divisor)
-        return divisor._divide(self, lo, hi, iterations)
-
-    def _divide(
-        self, numerator: SecretFixed | None, lo: int, hi: int, iterations: int
-    ) -> SecretFixed:
-        e, f, ar, fld = self.engine, self.f, self.engine.arith, self.engine.field
-        if not -f <= lo < hi < f or -lo > self.bits - f - 3:
-            raise ValueError(f"divisor range [2^{lo}, 2^{hi}] does not suit fix{self.bits}.{f}")
-        n, t = len(self), hi - lo
-        # 1. lt_j = [x < 2^j], all thresholds in one comparison.
-        thresholds = [1 << (f + j) for j in range(lo + 1, hi + 1)]
-        consts = fld.from_ints(c for c in thresholds for _ in range(n))
-        k = self._compare_width()
-        xs = Shared.concat([self.shared] * t)
-        lt = less_than(e, xs, ar.constant(consts), k)
-        # 2. S = 2^(f-e-1) = 2^(f-hi-1) + sum_j lt_j 2^(f-j-1)   (integers, exact)
-        s = ar.constant(fld.from_ints([1 << (f - hi - 1)] * n))
-        for i, j in enumerate(range(lo + 1, hi + 1)):
-            s = ar.add(s, ar.scale(lt[i * n : (i + 1) * n], 1 << (f - j - 1)))
-        if numerator is None:
-            w = self._truncated(e.mul(self.shared, s))
-            scaled = self._new(s)
-        else:
-            both = self._truncated(
-                e.mul(Shared.concat([self.shared, numerator.shared]), Shared.concat([s, s]))
-            )
-            w, scaled = both[:n], both[n:]
-        # 3. Newton–Raphson for 1/w, w in [1/2, 1).
-        y = w * -2 + _INITIAL
-        for _ in range(iterations):
-            y = y * (2 - w * y)
-        # 4. a / x = (a s) / w
-        return scaled * y
-
-    def __truediv__(self, other: SecretFixed | PublicReal) -> SecretFixed:
-        """``self / other``: a secret divisor as :meth:`divide` (divisor in [2^-4, 2^8]); a
-        public one by multiplying with its encoded reciprocal (1 round, 1 truncation pair,
-        error < ``(1 + |self| / 2)`` ulp: the truncation and the encoding of ``1/other``)."""
-        if isinstance(other, SecretFixed):
-            return self.divide(other)
-        if isinstance(other, SecretArray):
-            return NotImplemented
-        values = self._values(other)
-        if any(float(v) == 0.0 for v in values):
-            raise ZeroDivisionError("fixed-point division by a public zero")
-        return self * [1.0 / float(v) for v in values]
-
-    def __rtruediv__(self, other: PublicReal) -> SecretFixed:
-        """``public / self``: :meth:`reciprocal`, then a product with the encoded public
-        value (one truncation round more)."""
-        return self.reciprocal() * other
 
 
 # -- free functions ----------------------------------------------------------------------
@@ -521,14 +379,11 @@ def if_else(
     cond: SecretArray, a: SecretFixed | PublicReal, b: SecretFixed | PublicReal
 ) -> SecretFixed:
     """Elementwise ``a if cond else b`` for a secret 0/1 ``cond`` (e.g. a comparison):
-    ``b + cond (a - b)``, one round and one triple per element if ``a`` or ``b`` is secret
-    (no truncation: ``cond`` is an integer), local if both are public. Exact."""
-    proto = a if isinstance(a, SecretFixed) else b
-    if not isinstance(proto, SecretFixed):
+    :meth:`~offchain.sectypes.base.SecureArray.if_else`, one round and one triple per element
+    (no truncation: ``cond`` is an integer). Exact. One of ``a``, ``b`` must be secret."""
+    if not isinstance(a, SecretFixed) and not isinstance(b, SecretFixed):
         raise TypeError("if_else on fixed-point numbers needs a secret a or b")
-    engine = proto.engine
-    diff = proto._operand(a) - b if not isinstance(a, SecretFixed) else a - b
-    return proto._new(engine.mul(cond.shared, diff.shared)) + b
+    return cond.if_else(a, b)
 
 
 def division_cost(

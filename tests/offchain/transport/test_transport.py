@@ -21,13 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from nacl.public import Box, PrivateKey
 
-from offchain.transport.mesh import (
-    FRAME_OVERHEAD,
-    PeerNetwork,
-    TransportError,
-    _ChannelCipher,
-    free_ports,
-)
+from offchain.transport.framing import ChannelCipher
+from offchain.transport.mesh import FRAME_OVERHEAD, PeerNetwork, TransportError, free_ports
 
 TAG = b"session-42"
 FAST = 10.0  # timeout for meshes expected to come up (generous: only failures wait it out)
@@ -337,7 +332,7 @@ def test_raw_impostor_is_dropped_and_never_delivers(
     eps = endpoints(2)
     net0, net1 = make_net(0, keys[:2], eps), make_net(1, keys[:2], eps)
     pk0 = keys[0].public_key
-    evil = _ChannelCipher(Box(PrivateKey.generate() if case == "wrong-key" else keys[1], pk0))
+    evil = ChannelCipher(Box(PrivateKey.generate() if case == "wrong-key" else keys[1], pk0))
     tag = TAG if case == "wrong-key" else b"session-41"
     salt = os.urandom(11)
 
@@ -474,7 +469,7 @@ def test_genuine_frame_from_another_channel_rejected(keys: list[PrivateKey], att
     elsewhere: org 0's own frame to org 2 fed back, or org 2's frame from another connection
     (e.g. an earlier session) with a different salt."""
     # what an attacker replaying old traffic has
-    shared = _ChannelCipher(Box(keys[0], keys[2].public_key))
+    shared = ChannelCipher(Box(keys[0], keys[2].public_key))
 
     def substitute(k: int, frame: bytes) -> list[bytes]:
         sender, receiver, kind, salt, counter = struct.unpack(">HHB11sQ", frame[4:28])

@@ -1,0 +1,234 @@
+"""Mutations of the off-chain checks: transport, material cache, MAC check, preprocessing
+checks, bounded input, field (see ``scripts/mutations.py``).
+"""
+
+from __future__ import annotations
+
+from mutation_base import DEMO, ENGINE, SOUND, Mutation, off
+
+OFFCHAIN: list[Mutation] = [
+    # -- transport ------------------------------------------------------------------------
+    Mutation(
+        "transport: counters not checked",
+        "offchain/transport/framing.py",
+        "if counter != chan.expected:",
+        "if False:",
+        ("tests/offchain/transport/test_transport.py",),
+    ),
+    Mutation(
+        "transport: nonce prefix not checked",
+        "offchain/transport/framing.py",
+        "if nonce_prefix(sender, receiver, kind, salt) != chan.prefix:",
+        "if False:",
+        ("tests/offchain/transport/test_transport.py",),
+    ),
+    # -- mining ---------------------------------------------------------------------------
+    Mutation(
+        "stats: local aggregates input without a range proof",
+        "offchain/mining/stats.py",
+        "sectypes.secret_input_widths(engine, values, owner, widths)",
+        "sectypes.secret_input_unchecked(engine, values, owner, len(widths), 127)",
+        ("tests/offchain/mining/test_stats.py",),
+    ),
+    # -- cache ----------------------------------------------------------------------------
+    Mutation(
+        "cache: batch hash not checked",
+        "offchain/preprocessing/cache.py",
+        "if batch_hash(sealed) != expected_hash:",
+        "if False:",
+        ("tests/offchain/preprocessing/test_material.py",),
+    ),
+    Mutation(
+        "cache: batch not consumed (reusable)",
+        "offchain/preprocessing/cache.py",
+        "os.rename(source, taken)",
+        "os.link(source, taken)",
+        ("tests/offchain/preprocessing/test_material.py",),
+    ),
+    # -- MAC check: coefficients, transcript, openings ------------------------------------
+    Mutation(
+        "engine: MAC-check coefficients do not depend on the transcript digest",
+        "offchain/engine/core.py",
+        'seed = b"chainmpc/mac-check" + self.session_tag + where + digest',
+        'seed = b"chainmpc/mac-check" + self.session_tag + where',
+        ("tests/offchain/engine/test_mac_check.py::test_compensating_errors_fail_the_mac_check",),
+    ),
+    Mutation(
+        "engine: openings not absorbed into the transcript",
+        "offchain/engine/core.py",
+        "        self.transcript.absorb(label, f.encode(values))\n        self._pending.append",
+        "        self._pending.append",
+        ("tests/offchain/engine/test_mac_check.py::test_compensating_errors_fail_the_mac_check",),
+    ),
+    Mutation(
+        "engine: input broadcast not absorbed into the transcript",
+        "offchain/engine/core.py",
+        'self.transcript.absorb(f"input/{owner}", f.encode(broadcast))',
+        "pass",
+        (ENGINE + "test_inconsistent_input_broadcast_shows_in_the_digests",),
+    ),
+    Mutation(
+        "engine: outputs opened by the contract not MAC-checked",
+        "offchain/engine/core.py",
+        "        self._pending.append((values, shared.m))",
+        "        pass",
+        (DEMO + "[embedded-output]",),
+    ),
+    Mutation(
+        "peer: the final acceptance of the output skipped",
+        "chainmpc/peer.py",
+        'self._engine.accept_opened(shared, self.field.from_ints(values), "output")',
+        "pass",
+        (DEMO + "[embedded-output]",),
+    ),
+    off(
+        "engine: peer MAC check ignores unequal digests",
+        "offchain/engine/core.py",
+        "any(msg[:32] != share.digest for msg in round1)",
+        (ENGINE + "test_a_split_transcript_aborts_the_peer_mac_check",),
+    ),
+    off(
+        "engine: peer MAC check ignores a non-zero sum",
+        "offchain/engine/core.py",
+        "total % f.p",
+        (ENGINE + "test_mac_check_between_peers_passes_and_catches_tampering",),
+    ),
+    off(
+        "engine: checkpoint number not checked against the contract's",
+        "offchain/engine/core.py",
+        "number != self._onchain",
+        (ENGINE + "test_peer_checks_do_not_shift_the_on_chain_numbering",),
+    ),
+    Mutation(
+        "engine: peer checks advance the on-chain numbering (the framing bug)",
+        "offchain/engine/core.py",
+        "        self._peer_checks += 1\n",
+        "        self._peer_checks += 1\n        self._onchain += 1\n",
+        (SOUND + "test_peer_checks_between_onchain_checkpoints_frame_nobody",),
+    ),
+    off(
+        "engine: reveal with openings pending",
+        "offchain/engine/core.py",
+        "self.pending",
+        (ENGINE + "test_reveal_refuses_unchecked_openings_and_unconfirmed_checkpoints",),
+    ),
+    off(
+        "engine: reveal with a checkpoint not confirmed",
+        "offchain/engine/core.py",
+        "serial not in self._confirmed",
+        (ENGINE + "test_reveal_refuses_unchecked_openings_and_unconfirmed_checkpoints",),
+    ),
+    Mutation(
+        "sectypes: reveal does not require a MAC check first",
+        "offchain/sectypes/array.py",
+        "    engine.require_checked(label)\n",
+        "",
+        (ENGINE + "test_reveal_refuses_unchecked_openings_and_unconfirmed_checkpoints",),
+    ),
+    # -- preprocessing checks --------------------------------------------------------------
+    Mutation(
+        "checks: a failed sacrifice is ignored",
+        "offchain/engine/checks.py",
+        "failed = sum(1 for v in f.to_ints(zs) if v != 0) if count else 0",
+        "failed = 0",
+        (ENGINE + "test_bad_triple_fails_sacrifice_and_is_never_used",),
+    ),
+    Mutation(
+        "checks: triples usable although the sacrifice failed",
+        "offchain/engine/checks.py",
+        "        if not failed:\n            self._checked = tuple(",
+        "        if True:\n            self._checked = tuple(",
+        (ENGINE + "test_bad_triple_fails_sacrifice_and_is_never_used",),
+    ),
+    Mutation(
+        "checks: a failed bit test is ignored (dealt bits and input bits)",
+        "offchain/engine/checks.py",
+        "return f.to_ints(opened) == [0]",
+        "return True",
+        (
+            "tests/offchain/protocols/test_compare.py::test_a_dealt_non_bit_is_caught_before_use",
+            "tests/offchain/protocols/test_inputs.py::test_an_out_of_range_input_is_refused_by_every_org",
+        ),
+    ),
+    Mutation(
+        "checks: the dealt bits are never tested",
+        "offchain/engine/checks.py",
+        'ok = self.test_bits(bits, "bit-check") if len(bits) else True',
+        "ok = True",
+        ("tests/offchain/protocols/test_compare.py::test_a_dealt_non_bit_is_caught_before_use",),
+    ),
+    off(
+        "checks: mask bits used before the MAC check covering the bit check",
+        "offchain/engine/checks.py",
+        "count and self._bits_serial not in self._confirmed",
+        (
+            "tests/offchain/protocols/test_compare.py::test_mask_bits_wait_for_the_mac_check_that_covers_their_check",
+        ),
+    ),
+    Mutation(
+        "checks: a wrong clear input mask is accepted",
+        "offchain/engine/checks.py",
+        "self._masks_checked = expected is None or f.to_ints(u)[expected[0]] == expected[1]",
+        "self._masks_checked = True",
+        (ENGINE + "test_a_shifted_mask_is_caught_by_its_owner_and_input_refused",),
+    ),
+    Mutation(
+        "engine: input does not wait for the mask check",
+        "offchain/engine/core.py",
+        "        self._require_checked_masks(count)\n",
+        "",
+        (ENGINE + "test_input_waits_for_the_mask_check_and_its_mac_check",),
+    ),
+    Mutation(
+        "peer: constant sacrifice challenge",
+        "chainmpc/peer.py",
+        '(t,) = challenge(self.field.p, self.tag, b"sacrifice", *hashes, count=1)',
+        '(t,) = challenge(self.field.p, self.tag, b"sacrifice", count=1)',
+        (
+            "tests/offchain/engine/test_mac_check.py::test_a_dealer_cannot_predict_the_sacrifice_challenge",
+        ),
+    ),
+    # -- bounded input ---------------------------------------------------------------------
+    off(
+        "inputs: an out-of-range input is accepted",
+        "offchain/protocols/inputs.py",
+        "not in_range",
+        (
+            "tests/offchain/protocols/test_inputs.py::test_an_out_of_range_input_is_refused_by_every_org",
+        ),
+    ),
+    Mutation(
+        "inputs: the range test is trusted before its MAC check",
+        "offchain/protocols/inputs.py",
+        "    engine.check_between_peers()  # the outcome steers the computation: check it first\n",
+        "",
+        (
+            "tests/offchain/protocols/test_inputs.py::test_a_hidden_out_of_range_input_fails_the_mac_check_before_it_is_used",
+        ),
+    ),
+    Mutation(
+        "sectypes: secret_input does not bound its input",
+        "offchain/sectypes/array.py",
+        "input_bounded(engine, vec, owner, count, bits)",
+        "engine.input(vec, owner, count)",
+        (
+            "tests/offchain/protocols/test_inputs.py::test_a_session_with_an_out_of_range_input_finalises_nothing",
+        ),
+    ),
+    # -- field -----------------------------------------------------------------------------
+    off(
+        "field: composite moduli accepted",
+        "offchain/hazmat/field.py",
+        "not gmpy2.is_prime(p, 25)",
+        (
+            "tests/offchain/preprocessing/test_material.py::test_prime_field_refuses_composites_and_small_primes",
+        ),
+    ),
+    Mutation(
+        "field: moduli outside the table of known primes accepted",
+        "offchain/hazmat/field.py",
+        "    check_modulus(p)\n    return Mersenne127()",
+        "    return Mersenne127()",
+        ("tests/offchain/preprocessing/test_material.py::test_only_known_primes_make_a_field",),
+    ),
+]
