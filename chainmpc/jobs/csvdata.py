@@ -36,14 +36,18 @@ def read_table(path: Path | str, schema: Schema) -> Table:
     for h in header:
         if header.count(h) > 1:
             raise InputError(f"{path}: line 1, column {h!r}: appears twice in the header")
+    for name in schema.names:
+        if name not in header:
+            raise InputError(
+                f"{path}: line 1, column {name!r}: missing from the header "
+                f"(it has {', '.join(header)})"
+            )
+    for h in header:
         if h not in schema.names:
             raise InputError(
                 f"{path}: line 1, column {h!r}: not in the job's schema "
                 f"(expected {', '.join(schema.names)})"
             )
-    for name in schema.names:
-        if name not in header:
-            raise InputError(f"{path}: line 1, column {name!r}: missing from the header")
     index = {h: i for i, h in enumerate(header)}
     columns: dict[str, list[int]] = {name: [] for name in schema.names}
     records = 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -67,10 +68,13 @@ def session(ganache_url: str, tmp_path: Path):
 
 
 def preprocess(chain, d, sid: int, key_file: Path, root: Path) -> subprocess.CompletedProcess:
+    # The service is told the job by its canonical job file (the launcher writes the same).
+    job_file = key_file.parent / "job.json"
+    job_file.write_text(json.dumps(SumProductJob.in_memory([1, 2, 3]).description()))
     return subprocess.run(
         [sys.executable, "-m", "chainmpc", "preprocess", "--rpc", chain.rpc,
          "--consortium", d.consortium.address, "--session", str(sid),
-         "--cache-root", str(root), "--key-file", str(key_file)],
+         "--cache-root", str(root), "--key-file", str(key_file), "--job", str(job_file)],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
 
