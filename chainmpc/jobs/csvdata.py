@@ -1,9 +1,8 @@
 """One org's CSV read against the job's schema: :func:`read_table`.
 
 The whole file is read and checked before anything goes on-chain; the first problem is an
-:class:`~chainmpc.exceptions.InputError` naming the file, the line and the column. The
-message quotes a bad cell only when it is not a valid value (a typo): a valid value is never
-repeated in an error, since an org's data is a secret.
+:class:`~chainmpc.exceptions.InputError` naming the file, the line and the column. It never
+quotes the cell: even a mistyped value is an org's data, and the line and column find it.
 """
 
 from __future__ import annotations
@@ -73,8 +72,7 @@ def _value(column: Column, cell: str, where: str) -> int:
     if column.type == "category":
         if cell not in column.values:
             raise InputError(
-                f"{at}: {cell!r} is not a category of this column "
-                f"(expected one of {', '.join(column.values)})"
+                f"{at}: not a category of this column (expected one of {', '.join(column.values)})"
             )
         return column.values.index(cell)
     number: int | float
@@ -82,10 +80,9 @@ def _value(column: Column, cell: str, where: str) -> int:
         number = int(cell) if column.type == "int" else float(cell)
     except ValueError:
         want = "an integer" if column.type == "int" else "a number"
-        raise InputError(f"{at}: {cell!r} is not {want}") from None
+        raise InputError(f"{at}: not {want}") from None
     if isinstance(number, float) and not math.isfinite(number):
-        raise InputError(f"{at}: {cell!r} is not a finite number")
+        raise InputError(f"{at}: not a finite number")
     if not column.min <= number <= column.max:
-        # The bound, not the value: a value that is merely out of range may still be private.
         raise InputError(f"{at}: a value outside the declared range [{column.min}, {column.max}]")
     return encode(column, number)

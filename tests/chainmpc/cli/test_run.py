@@ -105,7 +105,7 @@ BAD_INPUT = [
     ("out-of-range", _csv("b", "value\n1001\n"),
      "sum-product/b.csv: line 2, column 'value': a value outside the declared range [-1000, 1000]"),
     ("non-number", _csv("a", "value\n12.5\n"),
-     "sum-product/a.csv: line 2, column 'value': '12.5' is not an integer"),
+     "sum-product/a.csv: line 2, column 'value': not an integer"),
     ("empty-file", _csv("c", ""), "sum-product/c.csv: line 1: empty file"),
     ("header-only", _csv("c", "value\n"), "sum-product/c.csv: line 2: no rows after the header"),
     ("two-rows", _csv("a", "value\n1\n2\n"),
@@ -139,7 +139,7 @@ def test_bad_input_fails_in_one_line_before_any_block(
 
 STATS_BAD_INPUT = [
     ("unknown-category", "stats/b.csv", "38,23.9,f,no", "38,23.9,x,no",
-     "stats/b.csv: line 3, column 'sex': 'x' is not a category of this column"),
+     "stats/b.csv: line 3, column 'sex': not a category of this column"),
     ("empty-cell", "stats/a.csv", "29,19.8,f,no", "29,,f,no",
      "stats/a.csv: line 5, column 'bmi': empty cell"),
     ("fixed-out-of-range", "stats/c.csv", "25,18.9,m,no", "25,61.0,m,no",

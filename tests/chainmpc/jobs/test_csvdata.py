@@ -50,15 +50,15 @@ def test_column_order_and_blank_lines_do_not_matter(tmp_path: Path) -> None:
             "age,bmi,sex,zip\n34,22.5,f,1000\n",
             "a.csv: line 1, column 'zip': not in the job's schema",
         ),
-        ("age,bmi,sex\n34,22.5,x\n", "a.csv: line 2, column 'sex': 'x' is not a category"),
+        ("age,bmi,sex\n34,22.5,x\n", "a.csv: line 2, column 'sex': not a category"),
         ("age,bmi,sex\n34,22.5,f\n121,22.5,f\n", "a.csv: line 3, column 'age': a value outside"),
         (
             "age,bmi,sex\n34,9.5,f\n",
             "a.csv: line 2, column 'bmi': a value outside the declared range",
         ),
-        ("age,bmi,sex\n3x,22.5,f\n", "a.csv: line 2, column 'age': '3x' is not an integer"),
-        ("age,bmi,sex\n34,fat,f\n", "a.csv: line 2, column 'bmi': 'fat' is not a number"),
-        ("age,bmi,sex\n34,nan,f\n", "a.csv: line 2, column 'bmi': 'nan' is not a finite number"),
+        ("age,bmi,sex\n3x,22.5,f\n", "a.csv: line 2, column 'age': not an integer"),
+        ("age,bmi,sex\n34,fat,f\n", "a.csv: line 2, column 'bmi': not a number"),
+        ("age,bmi,sex\n34,nan,f\n", "a.csv: line 2, column 'bmi': not a finite number"),
         ("", "a.csv: line 1: empty file"),
         ("age,bmi,sex\n", "a.csv: line 2: no rows after the header"),
         ("age,bmi,sex\n34,,f\n", "a.csv: line 2, column 'bmi': empty cell"),
@@ -72,10 +72,11 @@ def test_bad_data_names_file_line_and_column(tmp_path: Path, text: str, message:
     assert "\n" not in str(info.value)
 
 
-def test_an_out_of_range_error_does_not_repeat_the_value(tmp_path: Path) -> None:
+@pytest.mark.parametrize("row", ["121,22.5,f", "12x1,22.5,f", "34,22.5,female1"])
+def test_an_error_never_repeats_the_cell(tmp_path: Path, row: str) -> None:
     with pytest.raises(InputError) as info:
-        read_table(write(tmp_path, "age,bmi,sex\n121,22.5,f\n"), SCHEMA)
-    assert "121" not in str(info.value) and "[0, 120]" in str(info.value)
+        read_table(write(tmp_path, f"age,bmi,sex\n{row}\n"), SCHEMA)
+    assert all(cell not in str(info.value) for cell in ("121", "12x1", "female1"))
 
 
 def test_a_missing_file_is_one_error(tmp_path: Path) -> None:

@@ -166,3 +166,15 @@ def test_every_kind_documents_its_parameters() -> None:
     for name, kind in KINDS.items():
         assert kind.kind == name and kind.summary
         assert all(len(p) == 2 and p[0] for p in kind.parameters.values())
+
+
+@pytest.mark.parametrize("example", sorted(EXAMPLES.glob("*.toml")), ids=lambda p: p.stem)
+def test_each_kind_hashes_its_canonical_form(example: Path) -> None:
+    """The launcher, the peers, the service and the auditor hash ``job.description()``: for
+    every kind it must be the documented canonical form of the job file."""
+    spec = load_spec(example)
+    if spec.kind not in KINDS:
+        pytest.skip(f"kind {spec.kind!r} is not registered")
+    job = job_from_spec(spec)
+    assert job.description() == canonical(spec) and job.spec == spec
+    assert all(job.load_input(k) is not None for k in range(job.orgs))  # its CSVs are valid
