@@ -15,11 +15,11 @@ from web3.contract import Contract
 from web3.logs import DISCARD
 
 from onchain.compile import load_artifact
-from onchain.transactions import Sender
+from onchain.transactions import Sender, call
 
 
 class State(IntEnum):
-    """``SessionManager.State``."""
+    """``ISessionManager.State`` (tests/test_artifacts.py checks the enums against the AST)."""
 
     NONE = 0
     OPENED = 1
@@ -32,7 +32,7 @@ class State(IntEnum):
 
 
 class AbortReason(IntEnum):
-    """``SessionManager.AbortReason``."""
+    """``ISessionManager.AbortReason``."""
 
     NONE = 0
     DIGEST_MISMATCH = 1
@@ -44,7 +44,7 @@ class AbortReason(IntEnum):
 
 
 class AbortClaim(IntEnum):
-    """``SessionManager.AbortClaim``: what a participant claims when it aborts (a claim, not
+    """``ISessionManager.AbortClaim``: what a participant claims when it aborts (a claim, not
     proof). Aborts the contract detects itself record ``NONE``."""
 
     NONE = 0
@@ -84,6 +84,18 @@ class AbortInfo:
     claim: AbortClaim
 
 
+def errors_abi() -> list[dict[str, Any]]:
+    """The custom errors of both contracts, for decoding a revert of either: a session manager
+    call can fail with a registry error and the shared errors (utils/Errors.sol) are in both."""
+    seen: dict[str, dict[str, Any]] = {}
+    for name in ("SessionManager", "Consortium"):
+        for item in load_artifact(name)["abi"]:
+            if item["type"] == "error":
+                types = ",".join(i["type"] for i in item["inputs"])
+                seen.setdefault(f"{item['name']}({types})", item)
+    return list(seen.values())
+
+
 def _contract(w3: Web3, name: str, address: str) -> Contract:
     return w3.eth.contract(
         address=Web3.to_checksum_address(address), abi=load_artifact(name)["abi"]
@@ -102,7 +114,8 @@ class ConsortiumClient:
 
     def __init__(self, w3: Web3, address: str) -> None:
         self.contract = _contract(w3, "Consortium", address)
-        self.abi = self.contract.abi
+        # Reverts are decoded with the errors of both contracts (see errors_abi).
+        self.abi = self.contract.abi + errors_abi()
         self.address = self.contract.address
 
     def register_org(self, admin: Sender, org: str, name: str, key: bytes, endpoint: str) -> None:
@@ -119,7 +132,7 @@ class ConsortiumClient:
 
     def is_service(self, address: str) -> bool:
         """Whether ``address`` is a registered preprocessing service."""
-        return self.contract.functions.isService(address).call()
+        return call(self.contract.functions.isService(address), self.abi)
 
     def allow_modulus(self, admin: Sender, modulus: int) -> None:
         """Add ``modulus`` to the allow-list (odd, at least 2**64; reverts
@@ -128,7 +141,7 @@ class ConsortiumClient:
 
     def is_allowed_modulus(self, modulus: int) -> bool:
         """Whether sessions may use ``modulus``."""
-        return self.contract.functions.isAllowedModulus(modulus).call()
+        return call(self.contract.functions.isAllowedModulus(modulus), self.abi)
 
     def set_session_manager(self, admin: Sender, manager: str) -> None:
         """Point the registry at the session manager, so auditors need one address only."""
@@ -136,19 +149,19 @@ class ConsortiumClient:
 
     def session_manager(self) -> str:
         """The registered session manager's address."""
-        return self.contract.functions.sessionManager().call()
+        return call(self.contract.functions.sessionManager(), self.abi)
 
     def admin(self) -> str:
         """The consortium admin's address."""
-        return self.contract.functions.admin().call()
+        return call(self.contract.functions.admin(), self.abi)
 
     def is_org(self, address: str) -> bool:
         """Whether ``address`` is a registered org."""
-        return self.contract.functions.isOrg(address).call()
+        return call(self.contract.functions.isOrg(address), self.abi)
 
     def org_info(self, address: str) -> tuple[str, bytes, str]:
         """``(name, encryption key, endpoint)`` of a registered org."""
-        return tuple(self.contract.functions.orgInfo(address).call())  # type: ignore[return-value]
+        return tuple(call(self.contract.functions.orgInfo(address), self.abi))  # type: ignore[return-value]
 
 
 class SessionClient:
@@ -157,7 +170,8 @@ class SessionClient:
     def __init__(self, w3: Web3, address: str) -> None:
         self.w3 = w3
         self.contract = _contract(w3, "SessionManager", address)
-        self.abi = self.contract.abi
+        # Reverts are decoded with the errors of both contracts (see errors_abi).
+        self.abi = self.contract.abi + errors_abi()
         self.address = self.contract.address
         self.fn = self.contract.functions
         self._chain_id: int | None = None
@@ -201,7 +215,7 @@ class SessionClient:
 
     def is_accepted(self, session: int, org: str) -> bool:
         """Whether ``org`` has accepted the session's parameters."""
-        return bool(self.fn.isAccepted(session, org).call())
+        return bool(call(self.fn.isAccepted(session, org), self.abi))
 
     def commit_preprocessing(
         self, service: Sender, session: int, hashes: list[bytes], counts: list[int]
@@ -249,9 +263,9 @@ class SessionClient:
 
     def session(self, session: int) -> SessionInfo:
         """The session's public parameters and state."""
-        job, pre, modulus, deadline, out_len, state, cps, parts, params = self.fn.getSession(
-            session
-        ).call()
+        job, pre, modulus, deadline, out_len, state, cps, parts, params = call(
+            self.fn.getSession(session), self.abi
+        )
         return SessionInfo(
             bytes(job),
             pre,
@@ -266,11 +280,11 @@ class SessionClient:
 
     def result(self, session: int) -> list[int]:
         """The recorded result (empty unless finalised)."""
-        return list(self.fn.getResult(session).call())
+        return list(call(self.fn.getResult(session), self.abi))
 
     def abort_info(self, session: int) -> AbortInfo:
         """Why and where the session aborted (reason NONE if it did not)."""
-        reason, by, culprit, checkpoint, claim = self.fn.getAbort(session).call()
+        reason, by, culprit, checkpoint, claim = call(self.fn.getAbort(session), self.abi)
         return AbortInfo(AbortReason(reason), by, culprit, checkpoint, AbortClaim(claim))
 
     def revealed_output(self, session: int) -> list[int]:
@@ -286,4 +300,4 @@ class SessionClient:
 
     def batch_hash(self, session: int, org: str) -> bytes:
         """The committed hash of ``org``'s preprocessing batch."""
-        return bytes(self.fn.batchHash(session, org).call())
+        return bytes(call(self.fn.batchHash(session, org), self.abi))

@@ -26,6 +26,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from onchain.exceptions import CompileError
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_ROOT = PACKAGE_DIR.parent
 CONTRACTS_DIR = REPO_ROOT / "contracts"
@@ -37,10 +39,6 @@ OPTIMIZER_RUNS = 200
 
 _VERSION_RE = re.compile(r"Version:\s*(\S+)")
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-class CompileError(RuntimeError):
-    """The contracts could not be compiled (toolchain missing or solc reported errors)."""
 
 
 def _check_toolchain() -> str:
@@ -78,24 +76,31 @@ def _check_toolchain() -> str:
 
 
 def _source_files(contracts_dir: Path) -> list[Path]:
-    files = sorted(contracts_dir.glob("*.sol"))
+    # Interfaces and shared errors live in subfolders; every unit is passed with its content
+    # because solc-js reads no files itself (see solc_wrapper.js).
+    files = sorted(contracts_dir.rglob("*.sol"))
     if not files:
         raise CompileError(f"no Solidity sources in {contracts_dir}")
     return files
 
 
-def _source_key(path: Path) -> str:
-    """The source unit name: the path relative to the repo root, POSIX style."""
+def _source_key(path: Path, contracts_dir: Path) -> str:
+    """The source unit name: the path relative to the repo root, POSIX style.
+
+    Outside the repo it is ``contracts/`` plus the path below ``contracts_dir``, so that the
+    relative imports between subfolders resolve to the same unit names either way.
+    """
     try:
         return path.resolve().relative_to(REPO_ROOT).as_posix()
     except ValueError:
-        return f"contracts/{path.name}"
+        return "contracts/" + path.resolve().relative_to(contracts_dir.resolve()).as_posix()
 
 
 def standard_json_input(contracts_dir: Path = CONTRACTS_DIR) -> dict[str, Any]:
-    """The solc standard-JSON input compiling every ``*.sol`` file in ``contracts_dir``."""
+    """The solc standard-JSON input compiling every ``*.sol`` file in ``contracts_dir`` and
+    its subfolders."""
     sources = {
-        _source_key(path): {"content": path.read_text(encoding="utf-8")}
+        _source_key(path, contracts_dir): {"content": path.read_text(encoding="utf-8")}
         for path in _source_files(contracts_dir)
     }
     return {
@@ -135,16 +140,8 @@ def _format_errors(errors: list[dict[str, Any]], sources: dict[str, dict[str, st
     return "\n".join(lines) or "solc reported errors without details"
 
 
-def compile_contracts(contracts_dir: Path = CONTRACTS_DIR) -> dict[str, dict[str, Any]]:
-    """Compile every contract in ``contracts_dir``.
-
-    Returns a mapping from contract name to its artifact: ``contractName``, ``abi``,
-    ``bytecode`` (0x-hex, ``"0x"`` for interfaces and abstract contracts), ``compiler`` and
-    ``evmVersion``. Raises ``CompileError`` if the toolchain is missing or solc reports errors.
-    """
-    long_version = _check_toolchain()
-    input_data = standard_json_input(contracts_dir)
-
+def _run_solc(input_data: dict[str, Any], contracts_dir: Path) -> dict[str, Any]:
+    """solc's standard-JSON output for ``input_data``; ``CompileError`` if solc reports errors."""
     # py-solc-x keeps its state under ~/.solcx unless told otherwise; keep the home dir clean.
     if not os.environ.get("SOLCX_BINARY_PATH"):
         solcx_dir = Path(tempfile.gettempdir()) / "chainmpc-solcx"
@@ -154,7 +151,7 @@ def compile_contracts(contracts_dir: Path = CONTRACTS_DIR) -> dict[str, dict[str
     from solcx.exceptions import SolcError
 
     try:
-        output = solcx.compile_standard(
+        output: dict[str, Any] = solcx.compile_standard(
             input_data,
             solc_binary=WRAPPER,
             allow_paths=[str(contracts_dir.resolve())],
@@ -166,6 +163,40 @@ def compile_contracts(contracts_dir: Path = CONTRACTS_DIR) -> dict[str, dict[str
                 "solc reported errors:\n" + _format_errors(error_dict, input_data["sources"])
             ) from exc
         raise CompileError(f"solc failed: {exc}") from exc
+    return output
+
+
+def solidity_enums(contracts_dir: Path = CONTRACTS_DIR) -> dict[str, list[str]]:
+    """Every enum of the contracts, from the compiled AST: ``{"Scope.Name": [member, ...]}``.
+
+    The Python mirrors of the enums (``onchain.clients``) are checked against this, so that
+    they cannot drift from the Solidity declarations.
+    """
+    _check_toolchain()
+    input_data = standard_json_input(contracts_dir)
+    input_data["settings"]["outputSelection"] = {"*": {"": ["ast"]}}
+    output = _run_solc(input_data, contracts_dir)
+    enums: dict[str, list[str]] = {}
+    for source in output.get("sources", {}).values():
+        for node in source["ast"]["nodes"]:
+            for child in [node, *node.get("nodes", [])]:
+                if child.get("nodeType") != "EnumDefinition":
+                    continue
+                scope = node["name"] if child is not node else ""
+                key = f"{scope}.{child['name']}" if scope else child["name"]
+                enums[key] = [m["name"] for m in child["members"]]
+    return enums
+
+
+def compile_contracts(contracts_dir: Path = CONTRACTS_DIR) -> dict[str, dict[str, Any]]:
+    """Compile every contract in ``contracts_dir``.
+
+    Returns a mapping from contract name to its artifact: ``contractName``, ``abi``,
+    ``bytecode`` (0x-hex, ``"0x"`` for interfaces and abstract contracts), ``compiler`` and
+    ``evmVersion``. Raises ``CompileError`` if the toolchain is missing or solc reports errors.
+    """
+    long_version = _check_toolchain()
+    output = _run_solc(standard_json_input(contracts_dir), contracts_dir)
 
     artifacts: dict[str, dict[str, Any]] = {}
     for source in sorted(output.get("contracts", {})):
@@ -265,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
     """Command line: write the artifacts, or with ``--check`` verify they are fresh."""
     parser = argparse.ArgumentParser(
         prog="python -m onchain.compile",
-        description="Compile contracts/*.sol and write onchain/artifacts/*.json.",
+        description="Compile contracts/**/*.sol and write onchain/artifacts/*.json.",
     )
     parser.add_argument(
         "--check",

@@ -20,6 +20,8 @@ from web3 import Web3
 from web3.middleware import ExtraDataToPOAMiddleware
 from web3.providers.eth_tester import EthereumTesterProvider
 
+from onchain.exceptions import ChainError
+
 # Well-known development mnemonics; their first accounts are funded on ganache
 # (--wallet.deterministic) and on anvil / hardhat node. Never funded on a real network.
 DEV_MNEMONICS = (
@@ -29,10 +31,6 @@ DEV_MNEMONICS = (
 FUNDER_KEY_ENV = "CHAINMPC_FUNDER_KEY"
 EMBEDDED_FUNDER_KEY = "0x" + "00" * 31 + "01"  # eth-tester's first pre-funded account
 T = TypeVar("T")
-
-
-class ChainError(RuntimeError):
-    """The chain cannot be reached or used; the message says which and why."""
 
 
 @dataclass

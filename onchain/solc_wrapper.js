@@ -11,7 +11,7 @@
 //
 // solc-js ignores `sources[*].urls`, so the wrapper reads the first url of every source that
 // has no `content` (relative paths resolve against --base-path, else the working directory).
-// Imports are resolved the same way. Like native solc, compile errors are reported inside
+// Imports not among the sources are read the same way (see findImports). Like native solc, compile errors are reported inside
 // the JSON output with exit code 0; the exit code is nonzero only when the wrapper itself fails.
 'use strict';
 
@@ -128,12 +128,20 @@ function main() {
     return;
   }
 
+  // An import not among the sources (for example a subfolder file a caller left out) is read
+  // from --base-path or the working directory, then from the repository root, where the
+  // source unit names (`contracts/...`) start.
+  const importRoots = [opts.basePath || process.cwd(), path.join(__dirname, '..')];
   const findImports = (importPath) => {
-    try {
-      return { contents: fs.readFileSync(resolveSourcePath(importPath, opts.basePath), 'utf8') };
-    } catch (err) {
-      return { error: `File not found: ${importPath}` };
+    for (const root of importRoots) {
+      const file = path.isAbsolute(importPath) ? importPath : path.resolve(root, importPath);
+      try {
+        return { contents: fs.readFileSync(file, 'utf8') };
+      } catch (err) {
+        // try the next root
+      }
     }
+    return { error: `File not found: ${importPath}` };
   };
 
   const output = solc.compile(JSON.stringify(input), { import: findImports });

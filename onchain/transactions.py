@@ -19,7 +19,10 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from web3 import Web3
 from web3.contract.contract import ContractFunction
+from web3.exceptions import ContractLogicError
 from web3.types import TxReceipt
+
+from onchain.exceptions import TransactionError
 
 PRIORITY_FEE = Web3.to_wei(1, "gwei")
 _REPR_BYTES = re.compile(r"execution reverted: (b(['\"]).*\2)\s*$", re.S)
@@ -30,10 +33,6 @@ def fee_per_gas(w3: Web3) -> int:
     that an account can pay before anything is sent)."""
     base = w3.eth.get_block("latest").get("baseFeePerGas")
     return w3.eth.gas_price if base is None else 2 * base + PRIORITY_FEE
-
-
-class TransactionError(RuntimeError):
-    """A transaction reverted or failed; the message names the function and the reason."""
 
 
 @dataclass
@@ -97,20 +96,59 @@ def revert_data(exc: BaseException) -> bytes | None:
     return None
 
 
+def decode_revert(
+    exc: BaseException | bytes, abi: list[dict[str, Any]]
+) -> tuple[str, tuple[Any, ...]] | None:
+    """The custom error a failed call reverted with, as ``(name, args)``, if ``abi`` declares
+    it; ``None`` if the revert carries no data or an unknown selector. ``exc`` may also be the
+    raw revert bytes. Arguments that do not decode raise eth-abi's ``DecodingError``."""
+    data = exc if isinstance(exc, bytes) else revert_data(exc)
+    if data is None:
+        return None
+    known = _error_selectors(abi).get(data[:4])
+    if known is None:
+        return None
+    name, types = known
+    return name, tuple(abi_decode(types, data[4:])) if types else ()
+
+
 def revert_reason(exc: BaseException, abi: list[dict[str, Any]]) -> str:
     """A readable ``ErrorName(arg, ...)`` for a reverted call, or the exception's text."""
-    data = revert_data(exc)
-    if data is not None:
-        known = _error_selectors(abi).get(data[:4])
-        if known:
-            name, types = known
-            try:
-                args = abi_decode(types, data[4:]) if types else ()
-            except Exception:  # noqa: BLE001 - fall back to the bare name
-                return name
-            shown = [a.hex() if isinstance(a, bytes) else str(a) for a in args]
-            return f"{name}({', '.join(shown)})"
+    try:
+        decoded = decode_revert(exc, abi)
+    except Exception:  # noqa: BLE001 - malformed arguments: fall back to the bare name
+        data = revert_data(exc) or b""
+        return _error_selectors(abi)[data[:4]][0]
+    if decoded is not None:
+        name, args = decoded
+        shown = [a.hex() if isinstance(a, bytes) else str(a) for a in args]
+        return f"{name}({', '.join(shown)})"
     return str(exc) or type(exc).__name__
+
+
+def _revert_types() -> tuple[type[BaseException], ...]:
+    """The exceptions a reverted ``eth_call`` raises: web3's on a JSON-RPC node, eth-tester's
+    own ``TransactionFailed`` on the embedded chain (it is no Web3Exception)."""
+    types: list[type[BaseException]] = [ContractLogicError]
+    try:
+        from eth_tester.exceptions import TransactionFailed
+    except ImportError:  # eth-tester is only needed for the embedded chain
+        pass
+    else:
+        types.append(TransactionFailed)
+    return tuple(types)
+
+
+_REVERTS = _revert_types()
+
+
+def call(fn: ContractFunction, abi: list[dict[str, Any]]) -> Any:
+    """``fn.call()``; a revert raises :class:`TransactionError` naming the function and the
+    decoded error (``getSession reverted: UnknownSession(2)``) instead of a raw selector."""
+    try:
+        return fn.call()
+    except _REVERTS as exc:
+        raise TransactionError(f"{fn.fn_name} reverted: {revert_reason(exc, abi)}") from None
 
 
 class Sender:

@@ -1,8 +1,8 @@
 """The mutations of the contracts' security checks (see ``scripts/mutations.py`` for the rest).
 
 One mutation per security check of contracts/SessionManager.sol and contracts/Consortium.sol,
-each with the smallest selection of tests/test_contracts.py that catches it; the contracts are
-recompiled in the scratch copy for each.
+each with the smallest selection of the tests in tests/contracts/ that catches it; the
+contracts are recompiled in the scratch copy for each.
 """
 
 from __future__ import annotations
@@ -13,8 +13,41 @@ SM = "contracts/SessionManager.sol"
 CONSORTIUM = "contracts/Consortium.sol"
 
 
+#: The module of every contract test a mutation selects (a KeyError names a moved test).
+_TEST_FILE = {
+    "test_deadline_expiry": "test_abort.py",
+    "test_participant_abort": "test_abort.py",
+    "test_participant_abort_needs_a_claim": "test_abort.py",
+    "test_checkpoint_errors": "test_checkpoints.py",
+    "test_commit_input_errors": "test_checkpoints.py",
+    "test_digest_mismatch_aborts": "test_checkpoints.py",
+    "test_mac_check_failure_aborts": "test_checkpoints.py",
+    "test_sigma_commitment_for_another_deployment_rejected": "test_checkpoints.py",
+    "test_sigma_mismatch_aborts": "test_checkpoints.py",
+    "test_allow_modulus": "test_consortium.py",
+    "test_one_role_per_address": "test_consortium.py",
+    "test_register_org_errors": "test_consortium.py",
+    "test_set_session_manager_once_by_admin": "test_consortium.py",
+    "test_checkpoint_after_output_reveal_can_fail": "test_outputs.py",
+    "test_commit_output_errors": "test_outputs.py",
+    "test_output_mismatch_aborts": "test_outputs.py",
+    "test_output_mismatch_wrong_sender_binding": "test_outputs.py",
+    "test_reveal_output_errors": "test_outputs.py",
+    "test_wrong_length_commitment_stalls_only_its_author": "test_outputs.py",
+    "test_accept_refuses_other_params_hash": "test_session_setup.py",
+    "test_accept_session_errors": "test_session_setup.py",
+    "test_commit_preprocessing_errors": "test_session_setup.py",
+    "test_open_session_deadline_bounded": "test_session_setup.py",
+    "test_open_session_errors": "test_session_setup.py",
+    "test_open_session_refuses_non_service": "test_session_setup.py",
+    "test_open_session_refuses_unlisted_modulus": "test_session_setup.py",
+    "test_preprocessing_needs_every_acceptance": "test_session_setup.py",
+}
+
+
 def _t(*names: str) -> tuple[str, ...]:
-    return tuple(f"tests/test_contracts.py::{name}" for name in names)
+    """The node ids of the named tests, wherever under tests/contracts/ each one lives."""
+    return tuple(f"tests/contracts/{_TEST_FILE[name.split('[')[0]]}::{name}" for name in names)
 
 
 def _no_participant_check(function_tail: str) -> tuple[str, str]:

@@ -23,6 +23,9 @@ from chainmpc.cli.common import fail
 from chainmpc.cli.consortium import deploy_cmd, preprocess
 from chainmpc.cli.demo import demo
 from chainmpc.cli.run import job_group, jobs, run
+from chainmpc.exceptions import ChainmpcError
+from offchain.exceptions import OffchainError
+from onchain.exceptions import OnchainError
 
 _NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())  # click >= 8.2
 
@@ -46,6 +49,10 @@ class _Group(click.Group):
             fail(exc.format_message())
         except click.Abort:
             fail("aborted")
+        except (ChainmpcError, OffchainError, OnchainError) as exc:
+            # The three packages' roots, and only those: anything else is a bug, and its
+            # traceback is what a bug report needs.
+            fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         sys.exit(rv if isinstance(rv, int) else 0)
 
 

@@ -20,10 +20,9 @@ from chainmpc.launcher import FUNDING
 from offchain.engine.core import ProtocolAbort
 from offchain.preprocessing.material import MaterialError
 from offchain.transport.mesh import TransportError
-from onchain.clients import ConsortiumClient, SessionClient
-from onchain.compile import load_artifact
+from onchain.clients import ConsortiumClient, SessionClient, errors_abi
 from onchain.connection import Chain, ChainError, connect, require_balance
-from onchain.transactions import TransactionError, fee_per_gas, revert_reason
+from onchain.transactions import TransactionError, call, fee_per_gas, revert_reason
 
 console = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -49,8 +48,7 @@ def fail(message: str, code: int = 1) -> NoReturn:
 def chain_reason(exc: BaseException) -> str:
     """A contract call's failure in words: a custom error of either contract decoded
     (``UnknownSession(2)``), else the exception's first line."""
-    abi = load_artifact("SessionManager")["abi"] + load_artifact("Consortium")["abi"]
-    reason = revert_reason(exc, abi)
+    reason = revert_reason(exc, errors_abi())
     return reason.splitlines()[0] if reason else type(exc).__name__
 
 
@@ -116,7 +114,7 @@ def consortium_at(chain: Chain, address: str) -> tuple[ConsortiumClient, Session
             fail(f"--consortium {address}: no contract at that address on {where}")
         client = ConsortiumClient(chain.w3, address)
         manager = client.session_manager()
-    except (ValueError, Web3Exception) as exc:
+    except (ValueError, TransactionError, Web3Exception) as exc:
         fail(f"--consortium {address}: not a chainmpc consortium ({chain_reason(exc)})")
     if int(manager, 16) == 0 or not chain.w3.eth.get_code(manager):
         fail(f"--consortium {address}: has no session manager linked to it")
@@ -126,8 +124,8 @@ def consortium_at(chain: Chain, address: str) -> tuple[ConsortiumClient, Session
 def existing_session(sessions: SessionClient, session: int) -> None:
     """Fail with ``no session N`` unless ``1 <= session <= sessionCount``."""
     try:
-        count = int(sessions.fn.sessionCount().call())
-    except (ValueError, Web3Exception) as exc:
+        count = int(call(sessions.fn.sessionCount(), sessions.abi))
+    except (ValueError, TransactionError, Web3Exception) as exc:
         fail(f"cannot read the session count: {chain_reason(exc)}")
     if session > count:
         fail(

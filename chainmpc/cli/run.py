@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from chainmpc.cli.common import (
@@ -52,6 +53,11 @@ def run(job_file: Path, rpc: str | None, out: Path) -> None:
     The job file and every org's CSV are read and checked before the first transaction."""
     try:
         job = load_job(job_file)
+        for name, data in zip(job.spec.orgs, job.spec.data, strict=True):
+            if data is None:
+                raise InputError(
+                    f"{job_file}: orgs.{name}.data: missing (`run` reads every org's CSV)"
+                )
         inputs = [job.load_input(k) for k in range(job.orgs)]
     except InputError as exc:
         fail(str(exc))
@@ -118,9 +124,12 @@ def _print_result(job: Job, doc: dict[str, Any], outcome: Outcome) -> None:
 
 
 def _flatten(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
-    """``{"a": {"b": 1}}`` → ``[("a.b", 1)]``: one table row per leaf."""
+    """``{"a": {"b": 1}, "c": [{"d": 2}]}`` → ``[("a.b", 1), ("c[0].d", 2)]``: a row per leaf."""
     if isinstance(value, dict):
         return [row for k, v in value.items() for row in _flatten(v, f"{prefix}{k}.")]
+    if isinstance(value, list) and any(isinstance(v, dict | list) for v in value):
+        stem = prefix.rstrip(".")
+        return [row for i, v in enumerate(value) for row in _flatten(v, f"{stem}[{i}].")]
     return [(prefix.rstrip("."), value)]
 
 
@@ -131,10 +140,8 @@ def jobs() -> None:
     for col in ("kind", "what it computes", "parameters"):
         table.add_column(col)
     for name, kind in KINDS.items():
-        params = "\n".join(
-            f"{p} (default {default!r}): {text}" for p, (text, default) in kind.parameters.items()
-        )
-        table.add_row(name, kind.summary, params or "none")
+        params = "\n".join(f"{p}: {text}" for p, text in kind.parameters.items())
+        table.add_row(name, escape(kind.summary), escape(params) or "none")
     console.print(table)
 
 

@@ -33,8 +33,8 @@ class Job(Protocol):
 
     kind: ClassVar[str]
     summary: ClassVar[str]  # one line, for `chainmpc jobs`
-    #: Each parameter of the kind: name -> (description, default).
-    parameters: ClassVar[dict[str, tuple[str, Any]]]
+    #: Each parameter of the kind: name -> description (saying its default).
+    parameters: ClassVar[dict[str, str]]
 
     @property
     def spec(self) -> JobSpec:

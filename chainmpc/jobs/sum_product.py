@@ -41,7 +41,7 @@ class SumProductJob:
 
     kind: ClassVar[str] = "sum-product"
     summary: ClassVar[str] = "the sum and the product of one int32 per org (one row, one column)"
-    parameters: ClassVar[dict[str, tuple[str, Any]]] = {}
+    parameters: ClassVar[dict[str, str]] = {}
     output_length: ClassVar[int] = 2  # [sum, product]: a session parameter, fixed at open
 
     @classmethod

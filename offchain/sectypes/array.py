@@ -29,7 +29,7 @@ from offchain.hazmat.field import Vec
 from offchain.hazmat.shares import Shared
 from offchain.protocols.bitdecomp import bit_decompose
 from offchain.protocols.compare import equal, less_than
-from offchain.protocols.inputs import input_bounded
+from offchain.protocols.inputs import input_bounded, input_bounded_widths
 
 Public = int | Sequence[int] | np.ndarray
 
@@ -247,6 +247,22 @@ def secret_input(
     triples)."""
     vec = _owner_values(engine, values, bits)
     return SecretArray(engine, input_bounded(engine, vec, owner, count, bits), bits)
+
+
+def secret_input_widths(
+    engine: Engine, values: Sequence[int] | None, owner: int, widths: Sequence[int]
+) -> SecretArray:
+    """Like :func:`secret_input`, value ``j`` a signed ``widths[j]``-bit integer: values of
+    several widths in one bounded input (:func:`~offchain.protocols.inputs.input_bounded_widths`:
+    5 rounds, ``sum(widths)`` masks and checked triples). The array's ``bits`` is the widest."""
+    vec = None
+    if values is not None:
+        bounds = [1 << (w - 1) for w in widths]
+        if any(not -b <= int(v) < b for v, b in zip(values, bounds, strict=True)):
+            raise ValueError("input outside its declared range")
+        vec = engine.field.from_ints(int(v) for v in values)
+    shared = input_bounded_widths(engine, vec, owner, widths)
+    return SecretArray(engine, shared, max(widths))
 
 
 def secret_input_unchecked(

@@ -1,1 +1,2 @@
-"""Helpers shared by the tests (never a second copy of the package's own code)."""
+"""Helpers shared by the tests (never a second copy of the package's own code): the MPC party
+harness and the embedded-chain deployment and session driver."""

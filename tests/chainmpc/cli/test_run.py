@@ -173,3 +173,40 @@ def _fails_before_any_block(ganache_url: str, job: Path, tmp_path: Path, message
     assert w3.eth.block_number == before
     assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == files
     assert not (tmp_path / "out").exists()
+
+
+def plaintext_stats() -> dict:
+    """The stats example's columns over the three CSVs concatenated, computed in the clear."""
+    rows = [
+        dict(zip(lines[0].split(","), line.split(","), strict=True))
+        for org in "abc"
+        for lines in [(EXAMPLES / "stats" / f"{org}.csv").read_text().split()]
+        for line in lines[1:]
+    ]
+    ages = [int(r["age"]) for r in rows]
+    bmis = [float(r["bmi"]) for r in rows]
+    return {"rows": rows, "ages": ages, "bmis": bmis}
+
+
+@pytest.mark.skipif("stats" not in KINDS, reason="the stats kind is not registered")
+@pytest.mark.parametrize("on", ["embedded", pytest.param("ganache", marks=pytest.mark.ganache)])
+def test_run_the_stats_example(on: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    rpc = ["--rpc", request.getfixturevalue("ganache_url")] if on == "ganache" else []
+    out = tmp_path / "out"
+    proc = chainmpc("run", str(EXAMPLES / "stats.toml"), *rpc, "--out", str(out))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "audit of session 1: PASS" in proc.stdout
+    doc = json.loads((out / "result.json").read_text())
+    hashed = chainmpc("job", "hash", str(EXAMPLES / "stats.toml")).stdout.strip()
+    assert doc["kind"] == "stats" and doc["job_hash"] == hashed
+    plain, result = plaintext_stats(), doc["result"]
+    age = result["columns"]["age"]
+    assert (age["count"], age["sum"], age["min"], age["max"]) == (
+        len(plain["ages"]), sum(plain["ages"]), min(plain["ages"]), max(plain["ages"])
+    )  # fmt: skip
+    assert result["columns"]["bmi"]["sum"] == pytest.approx(sum(plain["bmis"]), abs=1e-3)
+    sexes = [r["sex"] for r in plain["rows"]]
+    assert result["columns"]["sex"]["counts"] == {"f": sexes.count("f"), "m": sexes.count("m")}
+    (table,) = result["contingency"]
+    f_yes = sum(1 for r in plain["rows"] if (r["sex"], r["outcome"]) == ("f", "yes"))
+    assert table["table"]["f"]["yes"] == f_yes

@@ -18,7 +18,7 @@ from offchain.hazmat.field import Vec
 from offchain.preprocessing.counting import count_needs
 from offchain.preprocessing.dealer import Dealer
 from offchain.protocols.inputs import input_bounded
-from offchain.sectypes.array import reveal, secret_input
+from offchain.sectypes.array import reveal, secret_input, secret_input_widths
 from onchain.clients import AbortClaim, AbortReason
 from onchain.connection import connect
 from tests.helpers.harness import MASK_SEED, run_parties
@@ -112,3 +112,55 @@ def test_a_session_with_an_out_of_range_input_finalises_nothing(tmp_path: Path) 
     assert outcome.abort.reason == AbortReason.PARTICIPANT_ABORT
     assert outcome.abort.claim == AbortClaim.PROTOCOL_ERROR
     assert any("input of org 1: a value is outside the int32 range" in e for e in outcome.errors)
+
+
+WIDTHS = [3, 24, 1, 3, 70, 24]  # several widths in one input, interleaved
+MIXED = [-4, 2**23 - 1, 0, 3, -(2**69), -(2**23)]  # each at an edge of its own range
+
+
+def mixed_program(e: Engine):
+    return secret_input_widths(e, MIXED if e.index == 0 else None, 0, WIDTHS)
+
+
+def test_values_of_several_widths_go_in_exactly_in_one_bounded_input(field) -> None:
+    needs = count_needs(mixed_program, 2, field)
+    assert needs.masks == (sum(WIDTHS), 0) and needs.triples == sum(WIDTHS)
+
+    def job(e: Engine):
+        prepare_session(e, needs)
+        before = e.rounds
+        x = mixed_program(e)
+        rounds = e.rounds - before
+        return reveal(x), rounds
+
+    assert run_parties(Dealer(field, 2).deal(1, needs), job) == [([MIXED], 5)] * 2
+
+
+def test_a_value_outside_its_own_width_is_refused_by_every_org(field) -> None:
+    """The owner sends 2 for the top bit of its 3-bit value: in range for any wider value."""
+
+    class Cheat(Engine):
+        def input(self, values, owner, count):  # type: ignore[no-untyped-def]
+            if values is not None:
+                ints = self.field.to_ints(values)
+                ints[WIDTHS[0] - 1] = 2
+                values = self.field.from_ints(ints)
+            return super().input(values, owner, count)
+
+    needs = count_needs(mixed_program, 2, field)
+
+    def job(e: Engine):
+        prepare_session(e, needs)
+        with pytest.raises(ProtocolAbort) as caught:
+            mixed_program(e)
+        return str(caught.value)
+
+    outcomes = run_parties(Dealer(field, 2).deal(1, needs), job, engines={0: Cheat})
+    assert outcomes == ["input of org 0: a value is outside its declared range"] * 2
+
+
+def prepare_session(e: Engine, needs) -> None:  # type: ignore[no-untyped-def]
+    assert e.sacrifice(needs.checked_triples, 99) == 0
+    assert e.check_bits() == 0
+    assert e.check_masks(MASK_SEED)
+    e.check_between_peers()

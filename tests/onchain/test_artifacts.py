@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
+from enum import IntEnum
 from pathlib import Path
 
 import pytest
 
 from onchain import compile as oc
+from onchain.clients import AbortClaim, AbortReason, State
 
 pytestmark = pytest.mark.skipif(
     shutil.which("node") is None,
@@ -123,3 +126,54 @@ def test_missing_solc_package_says_npm_ci(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setattr(oc, "REPO_ROOT", repo)
     with pytest.raises(oc.CompileError, match="run `npm ci`"):
         oc.compile_contracts()
+
+
+def _upper_snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).upper()
+
+
+@pytest.fixture(scope="module")
+def solidity_enums() -> dict[str, list[str]]:
+    return oc.solidity_enums()
+
+
+@pytest.mark.parametrize("enum", [State, AbortReason, AbortClaim], ids=lambda e: e.__name__)
+def test_python_enums_match_solidity(
+    solidity_enums: dict[str, list[str]], enum: type[IntEnum]
+) -> None:
+    """``onchain.clients`` mirrors the interface's enums member for member, in order."""
+    solidity = solidity_enums[f"ISessionManager.{enum.__name__}"]
+    assert [(m.name, m.value) for m in enum] == [
+        (_upper_snake(name), i) for i, name in enumerate(solidity)
+    ]
+
+
+def test_abi_lists_inherited_and_shared_errors(fresh: dict[str, str]) -> None:
+    """Errors and events declared in the interfaces and in utils/Errors.sol reach the ABI of
+    the contract that uses them, so callers can decode every revert from one artifact."""
+    abis = {name: json.loads(text)["abi"] for name, text in fresh.items()}
+    shared = {"ZeroAddress", "UnknownOrg", "InvalidModulus", "EmptyField"}
+    for filename, extra in (
+        ("Consortium.json", {"NotAdmin", "ModulusAlreadyAllowed", "OrgRegistered"}),
+        ("SessionManager.json", {"UnknownSession", "WrongState", "SessionAborted"}),
+    ):
+        names = {item.get("name") for item in abis[filename] if item["type"] in ("error", "event")}
+        assert shared | extra <= names, (filename, sorted(shared | extra - names))
+
+
+def test_sources_in_subfolders_compile(tmp_path: Path) -> None:
+    """Imports between subfolders resolve also for a contracts dir outside the repository."""
+    src = tmp_path / "contracts"
+    (src / "utils").mkdir(parents=True)
+    (src / "utils" / "E.sol").write_text(
+        "// SPDX-License-Identifier: MIT\npragma solidity ^0.8.24;\nerror Nope(uint256 x);\n",
+        encoding="utf-8",
+    )
+    (src / "C.sol").write_text(
+        "// SPDX-License-Identifier: MIT\npragma solidity ^0.8.24;\n"
+        'import {Nope} from "./utils/E.sol";\n'
+        "contract C { function f() external pure { revert Nope(1); } }\n",
+        encoding="utf-8",
+    )
+    artifacts = oc.compile_contracts(src)
+    assert {item["name"] for item in artifacts["C"]["abi"] if item["type"] == "error"} == {"Nope"}
