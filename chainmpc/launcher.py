@@ -13,6 +13,7 @@ Which classes play each role is a :class:`Roles` value: fault injection
 
 from __future__ import annotations
 
+import json
 import tempfile
 import time
 from collections.abc import Callable
@@ -21,7 +22,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from operator import methodcaller
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from eth_account import Account
 from nacl.public import PrivateKey
@@ -30,7 +31,7 @@ from web3 import Web3
 from chainmpc.deployment import deploy
 from chainmpc.exceptions import ParameterError, SessionAborted
 from chainmpc.explain import explain_abort
-from chainmpc.job import SumProductJob
+from chainmpc.jobs.base import Job
 from chainmpc.peer import OrgIdentity, OrgPeer, claim_for
 from chainmpc.service import preprocess, run_service_process
 from offchain.engine.core import Engine, ProtocolAbort
@@ -85,7 +86,7 @@ class Outcome:
     consortium: str
     manager: str
     session: int
-    inputs: list[int]
+    inputs: list[Any]  # every org's input (this process plays them all); never printed
     expected: list[int]
     result: list[int] | None = None
     abort: AbortInfo | None = None
@@ -111,8 +112,8 @@ class Run:
     def __init__(
         self,
         chain: Chain,
-        job: SumProductJob,
-        inputs: list[int],
+        job: Job,
+        inputs: list[Any],
         roles: Roles,
         workdir: Path,
         progress: Callable[[str], None],
@@ -205,7 +206,7 @@ class Run:
         self.service = self._sender("preprocessing service")
         self.auditor = Account.create()
         ports = free_ports(self.job.orgs)
-        self.org_senders = [self._sender(f"org{k + 1}") for k in range(self.job.orgs)]
+        self.org_senders = [self._sender(name) for name in self.job.spec.orgs]
         self.orgs = [
             OrgIdentity(
                 k,
@@ -270,6 +271,9 @@ class Run:
 
     def _preprocess_in_own_process(self) -> None:
         """Run ``chainmpc preprocess`` as a separate process, as a real service would."""
+        # The service rebuilds the job from its canonical form (a job file without data).
+        job_file = self.workdir / "job.json"
+        job_file.write_text(json.dumps(self.job.description(), indent=2) + "\n")
         key_file = self.workdir / "service.key"
         key_file.touch(mode=0o600)
         key_file.write_text(self.service.account.key.hex())
@@ -277,7 +281,7 @@ class Run:
             run_service_process(
                 self.roles.service_command,
                 ["--rpc", str(self.chain.rpc), "--consortium", self.consortium.address,
-                 "--session", str(self.session), "--job", self.job.name,
+                 "--session", str(self.session), "--job", str(job_file),
                  "--cache-root", str(self.workdir / "caches"), "--key-file", str(key_file)],
                 lambda line: self.progress(f"  service: {line}"),
             )  # fmt: skip
@@ -382,13 +386,16 @@ class Run:
 
 def run_session(
     chain: Chain,
-    job: SumProductJob,
-    inputs: list[int],
+    job: Job,
     roles: Roles | None = None,
     workdir: Path | None = None,
     progress: Callable[[str], None] = lambda _: None,
+    inputs: list[Any] | None = None,
 ) -> Outcome:
-    """Run one complete session of ``job`` on ``chain``; see :class:`Run`."""
+    """Run one complete session of ``job`` on ``chain``; see :class:`Run`. ``inputs`` are
+    every org's ``job.load_input(k)``, read here (before any transaction) unless given."""
+    if inputs is None:
+        inputs = [job.load_input(k) for k in range(job.orgs)]
     with ExitStack() as stack:
         if workdir is None:
             workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="chainmpc-")))

@@ -14,12 +14,13 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from eth_account.signers.local import LocalAccount
 from nacl.public import PrivateKey
 
 from chainmpc.exceptions import ParameterError
-from chainmpc.job import SumProductJob
+from chainmpc.jobs.base import Job, input_values
 from offchain.engine.core import CheckpointShare, Engine, ProtocolAbort
 from offchain.engine.transcript import challenge
 from offchain.hazmat.field import FieldError, check_modulus, field_for
@@ -83,7 +84,7 @@ def parse_endpoint(endpoint: str) -> tuple[str, int]:
 def check_parameters(
     info: SessionInfo,
     *,
-    job: SumProductJob,
+    job: Job,
     participants: list[str],
     chain_id: int,
     manager: str,
@@ -96,7 +97,9 @@ def check_parameters(
     if info.state != State.OPENED:
         raise ParameterError(f"session {session} is {info.state.name}, not awaiting acceptance")
     if info.job_hash != job_hash(job.description()):
-        raise ParameterError(f"job hash 0x{info.job_hash.hex()} is not the hash of {job.name!r}")
+        raise ParameterError(
+            f"job hash 0x{info.job_hash.hex()} is not the hash of job {job.spec.name!r}"
+        )
     if info.participants != participants:
         raise ParameterError(f"participants {info.participants} are not the expected orgs")
     try:
@@ -143,7 +146,7 @@ class OrgPeer:
         consortium: ConsortiumClient,
         sessions: SessionClient,
         session: int,
-        job: SumProductJob,
+        job: Job,
     ) -> None:
         self.me = identity
         self.sender = sender
@@ -245,15 +248,17 @@ class OrgPeer:
             return AbortClaim.MASK_CHECK_FAILED
         return None
 
-    def run_job(self, value: int) -> None:
-        """Share every org's input (this org supplies ``value``) and compute the job."""
-        self._outputs = self.job.program(self._engine, value)
+    def run_job(self, own: Any) -> None:
+        """Share every org's input (this org supplies ``own``, from ``job.load_input``) and
+        compute the job."""
+        self._outputs = self.job.program(self._engine, own)
 
     # -- chain steps ---------------------------------------------------------------------
 
-    def commit_input(self, value: int) -> None:
-        """Post a salted commitment to this org's input."""
-        encoded = [self.field.from_signed(value)]
+    def commit_input(self, own: Any) -> None:
+        """Post a salted commitment to this org's input (its values as
+        :func:`~chainmpc.jobs.base.input_values` lists them)."""
+        encoded = [self.field.from_signed(v) for v in input_values(own)]
         salt = new_salt()
         # Kept (in memory, by this org only) so the org can later prove what it put in.
         self.input_opening = (encoded, salt)

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from chainmpc.exceptions import ServiceError
-from chainmpc.job import SumProductJob
+from chainmpc.jobs.base import Job
 from offchain.hazmat.field import Field, field_for
 from offchain.preprocessing.cache import OrgCache, batch_hash, seal
 from offchain.preprocessing.dealer import Dealer
@@ -42,7 +42,7 @@ def preprocess(
     consortium: ConsortiumClient,
     sessions: SessionClient,
     session: int,
-    job: SumProductJob,
+    job: Job,
     cache_root: Path,
     progress: Callable[[str], None] = lambda _: None,
     dealer_class: Callable[[Field, int], Dealer] | None = None,
@@ -66,7 +66,7 @@ def preprocess(
     if not consortium.is_service(service.address):
         raise ServiceError(f"{service.address} is not a registered preprocessing service")
     if info.job_hash != job_hash(job.description()):
-        raise ServiceError(f"session {session} was opened for another job than {job.name!r}")
+        raise ServiceError(f"session {session} was opened for another job than {job.spec.name!r}")
     if len(info.participants) != job.orgs:
         raise ServiceError(
             f"session {session} has {len(info.participants)} orgs; job wants {job.orgs}"

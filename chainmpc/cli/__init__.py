@@ -1,11 +1,13 @@
-"""The ``chainmpc`` command line: ``demo``, ``deploy``, ``preprocess``, ``describe-job``, ``audit``.
+"""The ``chainmpc`` command line: ``demo``, ``run``, ``jobs``, ``job hash``, ``deploy``,
+``preprocess``, ``describe-job``, ``audit``.
 
 Every argument of every command is checked before the first transaction: an error a user can
 cause (a malformed option, a missing or unwritable path, a malformed address or one without a
 consortium, an unknown session, an account without the ether it needs, an unreachable or
 unusable RPC node) ends in one line naming the problem and a non-zero exit, with nothing sent.
 
-One module per command group: :mod:`chainmpc.cli.demo`, :mod:`chainmpc.cli.consortium`
+One module per command group: :mod:`chainmpc.cli.demo`, :mod:`chainmpc.cli.run` (``run``,
+``jobs``, ``job hash``), :mod:`chainmpc.cli.consortium`
 (``deploy``, ``preprocess``), :mod:`chainmpc.cli.audit` (``audit``, ``describe-job``).
 """
 
@@ -20,6 +22,7 @@ from chainmpc.cli.audit import audit, describe_job
 from chainmpc.cli.common import fail
 from chainmpc.cli.consortium import deploy_cmd, preprocess
 from chainmpc.cli.demo import demo
+from chainmpc.cli.run import job_group, jobs, run
 from chainmpc.exceptions import ChainmpcError
 from offchain.exceptions import OffchainError
 from onchain.exceptions import OnchainError
@@ -59,7 +62,7 @@ def main() -> None:
     """Privacy-preserving data mining with SPDZ MPC and an Ethereum audit trail."""
 
 
-for _command in (demo, deploy_cmd, preprocess, audit, describe_job):
+for _command in (demo, run, jobs, job_group, deploy_cmd, preprocess, audit, describe_job):
     main.add_command(_command)
 
 __all__ = ["main"]

@@ -21,7 +21,9 @@ from chainmpc.cli.common import (
 )
 from chainmpc.cli.report import print_audit
 from chainmpc.exceptions import InputError
-from chainmpc.job import SumProductJob
+from chainmpc.jobs.base import Job
+from chainmpc.jobs.registry import load_job
+from chainmpc.jobs.sum_product import MAX_ORGS, MIN_ORGS, SumProductJob
 from offchain.hazmat.field import FieldError, field_for
 from onchain.audit import Auditor
 from onchain.commitments import job_hash
@@ -42,8 +44,8 @@ from onchain.transactions import TransactionError
     "--job",
     "job_file",
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    help="The job file (from `chainmpc describe-job`): check the session's job hash and "
-    "that the material dealt is what the job needs.",
+    help="The job file (TOML, or the canonical JSON of `chainmpc describe-job`): check the "
+    "session's job hash and that the material dealt is what the job needs.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def audit(session: int, rpc: str, consortium: str, job_file: Path | None, as_json: bool) -> None:
@@ -77,30 +79,21 @@ def audit(session: int, rpc: str, consortium: str, job_file: Path | None, as_jso
     sys.exit(0 if report.passed else 1)
 
 
-def _read_job_file(path: Path) -> SumProductJob:
-    """The job a job file describes; a clear error naming the file and the problem."""
+def _read_job_file(path: Path) -> Job:
+    """The job a job file describes; a clear error naming the file and the key."""
     try:
-        doc = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        fail(f"--job {path}: not a JSON job file ({exc})")
-    if not isinstance(doc, dict) or doc.get("job") != "sum-and-product":
-        fail(f"--job {path}: field 'job' must be \"sum-and-product\" (the only job kind so far)")
-    try:
-        job = SumProductJob(int(doc.get("orgs", 0)))
-    except (InputError, TypeError, ValueError) as exc:
-        fail(f"--job {path}: field 'orgs': {exc}")
-    if job.description() != doc:
-        fail(f"--job {path}: not a description of the {job.name!r} job (unknown or changed fields)")
-    return job
+        return load_job(path)
+    except InputError as exc:
+        fail(f"--job {exc}")
 
 
 @click.command("describe-job")
 @click.option("--orgs", type=int, default=3, show_default=True, help="Number of organisations.")
 def describe_job(orgs: int) -> None:
-    """Print the job file of the demo's job (its hash is the session's job hash)."""
-    try:
-        job = SumProductJob(orgs)
-    except InputError as exc:
-        fail(str(exc))
-    print(json.dumps(job.description(), indent=2, sort_keys=True))
+    """Print the canonical job file of the demo's job with ``--orgs`` orgs (its hash is the
+    session's job hash; `audit --job` and `preprocess --job` take it)."""
+    if not MIN_ORGS <= orgs <= MAX_ORGS:
+        fail(f"--orgs {orgs}: this job needs between {MIN_ORGS} and {MAX_ORGS} orgs")
+    job = SumProductJob.in_memory([0] * orgs)
+    print(json.dumps(job.description(), indent=2))
     err.print(f"job hash 0x{job_hash(job.description()).hex()}")

@@ -15,6 +15,11 @@ from rich.markup import escape
 from web3 import Web3
 from web3.exceptions import Web3Exception
 
+from chainmpc.exceptions import ServiceError
+from chainmpc.launcher import FUNDING
+from offchain.engine.core import ProtocolAbort
+from offchain.preprocessing.material import MaterialError
+from offchain.transport.mesh import TransportError
 from onchain.clients import ConsortiumClient, SessionClient, errors_abi
 from onchain.connection import Chain, ChainError, connect, require_balance
 from onchain.transactions import TransactionError, call, fee_per_gas, revert_reason
@@ -23,6 +28,15 @@ console = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 _HEX_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
+#: What a whole session run (`demo`, `run`) can fail with, past the argument checks: one line.
+SESSION_FAILURES = (
+    TransactionError,
+    ChainError,
+    ServiceError,
+    MaterialError,
+    ProtocolAbort,
+    TransportError,
+)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -128,3 +142,17 @@ def affordable(chain: Chain, address: str, who: str, what: str, wei: int, gas: i
         require_balance(chain.w3, address, wei + gas * fee_per_gas(chain.w3), who, what)
     except ChainError as exc:
         fail(str(exc))
+
+
+def can_fund_session(chain: Chain, orgs: int, what: str) -> None:
+    """Fail unless the funder can fund a local session's fresh accounts (the admin, the
+    service and each org) with ``FUNDING`` each, plus gas."""
+    accounts = 2 + orgs
+    affordable(
+        chain,
+        chain.funder.address,
+        chain.funder_label,
+        f"{what} (funding {accounts} accounts with {FUNDING // 10**18} ETH each, plus gas)",
+        accounts * FUNDING,
+        accounts * 21_000,
+    )

@@ -22,7 +22,7 @@ from chainmpc.cli.common import (
 )
 from chainmpc.deployment import deploy
 from chainmpc.exceptions import InputError, ServiceError
-from chainmpc.job import JOBS
+from chainmpc.jobs.registry import load_job
 from chainmpc.service import preprocess as preprocess_session
 from offchain.preprocessing.material import MaterialError
 from onchain.transactions import Sender, TransactionError, TxLog
@@ -62,11 +62,11 @@ def deploy_cmd(rpc: str) -> None:
 )
 @click.option(
     "--job",
-    "job_name",
-    type=click.Choice(sorted(JOBS)),
-    default="sum-product",
-    show_default=True,
-    help="The job the session computes (checked on-chain).",
+    "job_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    required=True,
+    help="The job file (TOML, or the canonical JSON of `describe-job`) the session computes; "
+    "its hash is checked on-chain. Data paths in it are not read.",
 )
 @click.option(
     "--cache-root",
@@ -84,7 +84,7 @@ def preprocess(
     rpc: str,
     consortium: str,
     session: int,
-    job_name: str,
+    job_file: Path,
     cache_root: Path,
     key_file: Path,
 ) -> None:
@@ -96,12 +96,14 @@ def preprocess(
     except (OSError, UnicodeDecodeError, ValueError, TypeError):
         fail(f"--key-file {key_file}: not a private key (expected 64 hex digits)")
     writable_dir(cache_root, "--cache-root")
+    try:
+        job = load_job(job_file)
+    except InputError as exc:
+        fail(f"--job {exc}")
     chain = connect_or_fail(rpc)
     client, sessions = consortium_at(chain, address)
     existing_session(sessions, session)
     try:
-        orgs = len(sessions.session(session).participants)
-        job = JOBS[job_name](orgs)
         sender = Sender(chain.w3, account, TxLog(), "preprocessing service")
         preprocess_session(
             sender,

@@ -12,7 +12,8 @@ from rich.table import Table
 
 from chainmpc.cheats import CHEATS, roles_for
 from chainmpc.cli.common import (
-    affordable,
+    SESSION_FAILURES,
+    can_fund_session,
     connect_or_fail,
     console,
     fail,
@@ -20,14 +21,9 @@ from chainmpc.cli.common import (
     writable_file,
 )
 from chainmpc.cli.report import print_audit
-from chainmpc.exceptions import InputError, ServiceError
-from chainmpc.job import MAX_ORGS, MIN_ORGS, SumProductJob
-from chainmpc.launcher import FUNDING, Outcome, run_session
-from offchain.engine.core import ProtocolAbort
-from offchain.preprocessing.material import MaterialError
-from offchain.transport.mesh import TransportError
-from onchain.connection import ChainError
-from onchain.transactions import TransactionError
+from chainmpc.exceptions import InputError
+from chainmpc.jobs.sum_product import MAX_ORGS, MIN_ORGS, SumProductJob, check_value
+from chainmpc.launcher import Outcome, run_session
 
 DEFAULT_INPUTS = (12, -7, 30, 5, 9, 2, -3)
 
@@ -81,15 +77,15 @@ def demo(
     json_path: Path | None,
 ) -> None:
     """Deploy, register orgs, run one MPC session (sum and product of private inputs),
-    MAC-check it through the contract, record the result and audit it."""
+    MAC-check it through the contract, record the result and audit it.
+
+    The job is the ``sum-product`` kind over orgs ``org1..orgN``, built in memory from
+    ``--inputs``: the same path as ``chainmpc run`` on a job file."""
+    if not MIN_ORGS <= orgs <= MAX_ORGS:
+        fail(f"--orgs {orgs}: this job needs between {MIN_ORGS} and {MAX_ORGS} orgs")
     try:
-        job = SumProductJob(orgs)
-        if inputs is not None and not inputs.strip():
-            raise InputError(
-                f"--inputs {inputs!r}: no values; expected one int32 per org ({orgs}), "
-                "e.g. 12,-7,30"
-            )
-        values = job.parse_inputs(inputs) if inputs is not None else list(DEFAULT_INPUTS[:orgs])
+        values = parse_inputs(inputs, orgs) if inputs is not None else DEFAULT_INPUTS[:orgs]
+        job = SumProductJob.in_memory(list(values))
     except InputError as exc:
         fail(str(exc))
     if not 1 <= cheater <= orgs:
@@ -99,15 +95,7 @@ def demo(
     if json_path is not None:
         writable_file(json_path, "--json")
     chain = connect_or_fail(rpc)
-    accounts = 2 + orgs  # the admin, the service and each org get a fresh funded account
-    affordable(
-        chain,
-        chain.funder.address,
-        chain.funder_label,
-        f"the demo (funding {accounts} accounts with {FUNDING // 10**18} ETH each, plus gas)",
-        accounts * FUNDING,
-        accounts * 21_000,
-    )
+    can_fund_session(chain, orgs, "the demo")
     if workdir is not None:
         workdir.mkdir(exist_ok=True)
     console.print(f"chain: {chain.description}")
@@ -116,24 +104,28 @@ def demo(
         outcome = run_session(
             chain,
             job,
-            values,
             roles_for(cheat, cheater - 1),
             workdir,
             progress=lambda m: console.print(f"[dim]{time.perf_counter() - start:6.2f}s[/] {m}"),
         )
-    except (
-        TransactionError,
-        ChainError,
-        ServiceError,
-        MaterialError,
-        ProtocolAbort,
-        TransportError,
-    ) as exc:
+    except SESSION_FAILURES as exc:
         fail(f"{type(exc).__name__}: {exc}")
     _print_outcome(outcome, rpc)
     if json_path:
         json_path.write_text(json.dumps(_outcome_json(outcome), indent=2) + "\n")
     sys.exit(0 if outcome.ok else 1)
+
+
+def parse_inputs(text: str, orgs: int) -> list[int]:
+    """Parse ``--inputs "12,-7,30"``: exactly one signed 32-bit integer per org."""
+    if not text.strip():
+        raise InputError(
+            f"--inputs {text!r}: no values; expected one int32 per org ({orgs}), e.g. 12,-7,30"
+        )
+    items = [t.strip() for t in text.split(",")]
+    if len(items) != orgs:
+        raise InputError(f"--inputs has {len(items)} values; expected one per org ({orgs})")
+    return [check_value(item, k) for k, item in enumerate(items)]
 
 
 def _print_outcome(o: Outcome, rpc: str | None) -> None:

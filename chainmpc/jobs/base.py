@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
-from chainmpc.jobs.schema import Schema
+from chainmpc.exceptions import InputError
+from chainmpc.jobs.schema import Schema, Table
 from offchain.engine.core import Engine
 from offchain.hazmat.field import Field
 from offchain.preprocessing.material import Needs
@@ -31,6 +32,14 @@ class Job(Protocol):
     """One job: a kind, its parameters and schema, for ``orgs`` orgs."""
 
     kind: ClassVar[str]
+    summary: ClassVar[str]  # one line, for `chainmpc jobs`
+    #: Each parameter of the kind: name -> description (saying its default).
+    parameters: ClassVar[dict[str, str]]
+
+    @property
+    def spec(self) -> JobSpec:
+        """The job file this job was built from (its org names name the orgs on-chain)."""
+        ...
 
     @property
     def orgs(self) -> int:
@@ -68,6 +77,27 @@ class Job(Protocol):
         """The plaintext outputs on every org's input, for runs that hold them all (the
         demo, ``chainmpc run`` on one machine, tests) to check the MPC against."""
         ...
+
+
+def input_values(own: Any) -> list[int]:
+    """The signed integers of one org's input, as its on-chain input commitment covers them:
+    an ``int``; a sequence of ints; or a :class:`~chainmpc.jobs.schema.Table`, column by
+    column in schema order (each column's encoded values in row order)."""
+    if isinstance(own, Table):
+        return [v for name in own.schema.names for v in own.columns[name]]
+    if isinstance(own, int):
+        return [own]
+    return [int(v) for v in own]
+
+
+def param_error(spec: JobSpec, key: str, kind: type) -> InputError:
+    """The error for an unknown parameter ``key`` of ``kind`` (naming ``params.KEY`` and the
+    kind's parameters)."""
+    known = ", ".join(getattr(kind, "parameters", {})) or "none"
+    return InputError(
+        f"{spec.source or 'job'}: params.{key}: unknown parameter of {kind.kind!r} "
+        f"(its parameters: {known})"
+    )
 
 
 @dataclass(frozen=True)

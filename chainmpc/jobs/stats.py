@@ -16,7 +16,9 @@ from typing import Any, ClassVar
 
 from chainmpc.exceptions import InputError
 from chainmpc.jobs.base import JobSpec
+from chainmpc.jobs.csvdata import read_table
 from chainmpc.jobs.schema import FRACTION_BITS, Column, Table, decode
+from chainmpc.jobs.spec import canonical
 from offchain.engine.core import Engine
 from offchain.exceptions import OffchainError
 from offchain.hazmat.field import Field, Mersenne127
@@ -113,21 +115,12 @@ class StatsJob:
         return self.layout.output_length
 
     def description(self) -> dict[str, Any]:
-        """What is computed, on which schema and orgs (data paths excluded)."""
-        return {
-            "job": self.spec.name,
-            "kind": self.kind,
-            "version": 1,
-            "params": {"contingency": [list(p) for p in self.contingency]},
-            "schema": [_column_doc(c) for c in self.spec.schema.columns],
-            "orgs": list(self.spec.orgs),
-            "max_rows_per_org": MAX_ROWS,
-        }
+        """The canonical form of the job file (:func:`chainmpc.jobs.spec.canonical`), as for
+        every kind: what the on-chain job hash is the hash of."""
+        return canonical(self.spec)
 
     def load_input(self, org: int) -> Table:
         """Org ``org``'s CSV, read and validated against the schema."""
-        from chainmpc.jobs.csvdata import read_table  # the CSV reader lives beside the loader
-
         name = self.spec.orgs[org]
         path = self.spec.data[org] if org < len(self.spec.data) else None
         if path is None:
@@ -223,12 +216,6 @@ def _contingency(spec: JobSpec) -> tuple[tuple[str, str], ...]:
     if len(set(pairs)) != len(pairs):
         raise InputError("params.contingency: a pair is listed twice")
     return tuple(pairs)
-
-
-def _column_doc(c: Column) -> dict[str, Any]:
-    if c.type == "category":
-        return {"name": c.name, "type": c.type, "values": list(c.values)}
-    return {"name": c.name, "type": c.type, "min": c.min, "max": c.max}
 
 
 def _numeric_result(c: Column, n: int, total: int, squares: int, lo: int, hi: int) -> dict:

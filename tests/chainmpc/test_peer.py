@@ -9,13 +9,13 @@ from dataclasses import dataclass, replace
 import pytest
 
 from chainmpc.exceptions import ParameterError
-from chainmpc.job import SumProductJob
+from chainmpc.jobs.sum_product import SumProductJob
 from chainmpc.peer import MAX_SESSION_SECONDS, check_parameters, session_tag
 from offchain.hazmat.field import BN254_SCALAR, MERSENNE_127
 from onchain.clients import SessionInfo, State
 from onchain.commitments import job_hash, session_params_hash
 
-JOB = SumProductJob(3)
+JOB = SumProductJob.in_memory([12, -7, 30])
 ORGS = [f"0x{k:040x}" for k in (1, 2, 3)]
 SERVICE = f"0x{9:040x}"
 MANAGER = f"0x{7:040x}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,7 @@ from nacl.public import PrivateKey
 from web3 import Web3
 
 from chainmpc.deployment import deploy
-from chainmpc.job import SumProductJob
+from chainmpc.jobs.sum_product import SumProductJob
 from offchain.hazmat.field import BN254_SCALAR
 from offchain.preprocessing.cache import OrgCache
 from onchain.clients import State
@@ -67,17 +68,20 @@ def session(ganache_url: str, tmp_path: Path):
 
 
 def preprocess(chain, d, sid: int, key_file: Path, root: Path) -> subprocess.CompletedProcess:
+    # The service is told the job by its canonical job file (the launcher writes the same).
+    job_file = key_file.parent / "job.json"
+    job_file.write_text(json.dumps(SumProductJob.in_memory([1, 2, 3]).description()))
     return subprocess.run(
         [sys.executable, "-m", "chainmpc", "preprocess", "--rpc", chain.rpc,
          "--consortium", d.consortium.address, "--session", str(sid),
-         "--cache-root", str(root), "--key-file", str(key_file)],
+         "--cache-root", str(root), "--key-file", str(key_file), "--job", str(job_file)],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
 
 
 def test_service_fills_each_cache_and_commits_matching_hashes(session, tmp_path) -> None:
     chain, d, open_session, key_file, keys, orgs = session
-    sid = open_session(SumProductJob(3).description())
+    sid = open_session(SumProductJob.in_memory([1, 2, 3]).description())
     proc = preprocess(chain, d, sid, key_file, tmp_path / "caches")
     assert proc.returncode == 0, proc.stderr
     assert "committed 3 batch hashes on-chain" in proc.stdout
@@ -86,7 +90,7 @@ def test_service_fills_each_cache_and_commits_matching_hashes(session, tmp_path)
         name = f"org{k + 1}"
         cache = OrgCache(tmp_path / "caches" / name)
         material = cache.consume(sid, d.sessions.batch_hash(sid, address), keys[name])
-        needs = SumProductJob(3).needs(material.field)
+        needs = SumProductJob.in_memory([1, 2, 3]).needs(material.field)
         # Two products, one bounded int32 input each (32 bit inputs and 32 bit-test triples).
         assert needs.triples == 2 + 3 * 32 and needs.masks == (32, 32, 32)
         assert material.org == k and material.remaining_triples == 2 * needs.checked_triples
@@ -97,7 +101,7 @@ def test_service_fills_each_cache_and_commits_matching_hashes(session, tmp_path)
 
 def test_service_refuses_another_job_and_posts_nothing(session, tmp_path) -> None:
     chain, d, open_session, key_file, _, _ = session
-    sid = open_session({**SumProductJob(3).description(), "version": 2})
+    sid = open_session({**SumProductJob.in_memory([1, 2, 3]).description(), "version": 2})
     before = chain.w3.eth.block_number
     proc = preprocess(chain, d, sid, key_file, tmp_path / "caches")
     assert proc.returncode == 1 and "opened for another job" in proc.stderr
@@ -107,7 +111,7 @@ def test_service_refuses_another_job_and_posts_nothing(session, tmp_path) -> Non
 
 def test_service_refuses_when_not_the_sessions_preprocessor(session, tmp_path) -> None:
     chain, d, open_session, _, _, _ = session
-    sid = open_session(SumProductJob(3).description())
+    sid = open_session(SumProductJob.in_memory([1, 2, 3]).description())
     impostor = tmp_path / "impostor.key"
     impostor.write_text(Account.create().key.hex())
     proc = preprocess(chain, d, sid, impostor, tmp_path / "caches")
@@ -117,7 +121,7 @@ def test_service_refuses_when_not_the_sessions_preprocessor(session, tmp_path) -
 
 def test_service_waits_until_every_org_accepted(session, tmp_path) -> None:
     chain, d, open_session, key_file, _, _ = session
-    sid = open_session(SumProductJob(3).description(), accept=False)
+    sid = open_session(SumProductJob.in_memory([1, 2, 3]).description(), accept=False)
     proc = preprocess(chain, d, sid, key_file, tmp_path / "caches")
     assert proc.returncode == 1 and "not every participant has accepted" in proc.stderr
     assert d.sessions.session(sid).state == State.OPENED and not (tmp_path / "caches").exists()
@@ -125,7 +129,7 @@ def test_service_waits_until_every_org_accepted(session, tmp_path) -> None:
 
 def test_service_without_ether_refuses_before_dealing(session, tmp_path) -> None:
     chain, d, open_session, key_file, _, _ = session
-    sid = open_session(SumProductJob(3).description())
+    sid = open_session(SumProductJob.in_memory([1, 2, 3]).description())
     service = Sender(chain.w3, Account.from_key(key_file.read_text()), TxLog(), "service")
     fee = 2 * chain.w3.eth.get_block("latest")["baseFeePerGas"] + Web3.to_wei(1, "gwei")
     service.pay(chain.funder.address, chain.w3.eth.get_balance(service.address) - 21000 * fee)

@@ -13,7 +13,7 @@ import pytest
 
 from chainmpc.cheats import roles_for
 from chainmpc.exceptions import SessionAborted
-from chainmpc.job import SumProductJob
+from chainmpc.jobs.sum_product import SumProductJob
 from chainmpc.launcher import Roles, Run, run_session
 from chainmpc.peer import OrgPeer
 from offchain.engine.core import Engine, ProtocolAbort
@@ -25,7 +25,7 @@ from onchain.connection import connect
 from onchain.transactions import TransactionError
 
 INPUTS = [12, -7, 30]
-JOB = SumProductJob(3)
+JOB = SumProductJob.in_memory(INPUTS)
 
 
 @pytest.fixture
@@ -61,7 +61,7 @@ def test_a_shifted_input_mask_is_caught_before_any_input(tmp_path: Path) -> None
     # The service hands org2 the clear mask r - 1000: without the mask check org2's input
     # becomes 30 + 1000 and the session finalises the wrong sum with every MAC check passing.
     chain = connect(None)
-    outcome = run_session(chain, JOB, INPUTS, roles_for("mask", 1), workdir=tmp_path)
+    outcome = run_session(chain, JOB, roles_for("mask", 1), workdir=tmp_path)
     assert outcome.result is None and outcome.abort is not None
     assert outcome.abort.claim == AbortClaim.MASK_CHECK_FAILED
     assert outcome.audit is not None and not outcome.audit.passed
@@ -126,8 +126,8 @@ class PeerCheckJob(SumProductJob):
 
 
 def test_peer_checks_between_onchain_checkpoints_frame_nobody() -> None:
-    job = PeerCheckJob(3)
-    outcome = run_session(connect(None), job, INPUTS)
+    job = PeerCheckJob.in_memory(INPUTS)
+    outcome = run_session(connect(None), job)
     assert outcome.abort is None, outcome.message
     assert outcome.result == job.expected(INPUTS) and outcome.ok
 
@@ -143,7 +143,7 @@ class CrashingPeer(OrgPeer):
 def test_an_org_that_crashes_mid_session_is_reported_on_chain(tmp_path: Path) -> None:
     roles = Roles(peer=lambda org: CrashingPeer if org == 2 else OrgPeer)
     chain = connect(None)
-    outcome = run_session(chain, JOB, INPUTS, roles, workdir=tmp_path)
+    outcome = run_session(chain, JOB, roles, workdir=tmp_path)
     assert outcome.result is None and outcome.abort is not None
     # An honest org noticed and posted the abort with its claim; the session is not left live.
     assert outcome.abort.reason == AbortReason.PARTICIPANT_ABORT
@@ -193,7 +193,7 @@ def test_the_auditor_rejects_all_zero_sigmas(run: Run) -> None:
 
 def test_the_auditor_checks_the_job_file_and_the_material_counts() -> None:
     chain = connect(None)
-    outcome = run_session(chain, JOB, INPUTS)
+    outcome = run_session(chain, JOB)
     assert outcome.ok
     auditor = Auditor(chain.w3, outcome.consortium)
     other = job_hash({**JOB.description(), "orgs": 4})
@@ -277,7 +277,7 @@ class GarbageOpening(Engine):
 def test_garbage_from_an_org_is_reported_by_the_others(tmp_path: Path) -> None:
     roles = Roles(engine=lambda org: GarbageOpening if org == 0 else Engine)
     chain = connect(None)
-    outcome = run_session(chain, JOB, INPUTS, roles, workdir=tmp_path)
+    outcome = run_session(chain, JOB, roles, workdir=tmp_path)
     assert outcome.result is None and outcome.abort is not None
     assert outcome.abort.claim in (AbortClaim.PROTOCOL_ERROR, AbortClaim.TRANSPORT_ERROR)
     assert any("FieldError" in e for e in outcome.errors), outcome.errors

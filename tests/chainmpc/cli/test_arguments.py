@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -38,6 +39,7 @@ class World:
     service_key: Path  # a funded account's key
     not_a_key: Path
     tmp: Path
+    job_file: Path  # the demo's job, as `describe-job` prints it
 
 
 class _ChainIdOnly(BaseHTTPRequestHandler):
@@ -83,6 +85,7 @@ def world(ganache_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     Sender(chain.w3, chain.funder, TxLog(), "funder").pay(service.address, 10**18)
     (tmp / "service.key").write_text(service.key.hex())
     (tmp / "not-a.key").write_text("hello\n")
+    (tmp / "job.json").write_text(chainmpc("describe-job").stdout)
     server = HTTPServer(("127.0.0.1", 0), _ChainIdOnly)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -94,6 +97,7 @@ def world(ganache_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             tmp / "service.key",
             tmp / "not-a.key",
             tmp,
+            tmp / "job.json",
         )
     finally:
         server.shutdown()
@@ -107,6 +111,7 @@ def _preprocess(w: World, **override: str) -> list[str]:
         "--session": "1",
         "--cache-root": str(w.tmp / "caches"),
         "--key-file": str(w.service_key),
+        "--job": str(w.job_file),
         **override,
     }
     return ["preprocess", *[x for kv in opts.items() for x in kv]]
@@ -190,8 +195,34 @@ CASES = [
     ("audit-consortium-not-a-consortium",
      lambda w: _audit(w, **{"--consortium": _manager(w)}),
      None, "not a chainmpc consortium"),
-    ("audit-job-not-json",
-     lambda w: _audit(w, **{"--job": str(w.not_a_key)}), None, "not a JSON job file"),
+    ("audit-job-not-toml",
+     lambda w: _audit(w, **{"--job": str(w.not_a_key)}), None, "not-a.key: not a TOML job file"),
+    ("audit-job-not-canonical",
+     lambda w: _audit(w, **{"--job": str(_edited_job(w))}), None, "not in canonical form"),
+    ("preprocess-job-missing", lambda w: _preprocess(w, **{"--job": "/missing/job.toml"}),
+     None, "Invalid value for '--job': File '/missing/job.toml' does not exist"),
+    ("preprocess-job-unknown-kind",
+     lambda w: _preprocess(w, **{"--job": str(_job(w, 'kind = "regression"'))}),
+     None, "job.kind: unknown kind 'regression'"),
+    ("run-job-missing", lambda w: ["run", "/missing/job.toml", "--rpc", w.rpc],
+     None, "Invalid value for 'JOB.toml': File '/missing/job.toml' does not exist"),
+    ("run-job-not-toml", lambda w: ["run", str(w.not_a_key), "--rpc", w.rpc],
+     None, "not-a.key: not a TOML job file"),
+    ("run-out-unwritable", lambda w: ["run", str(_job(w)), "--rpc", w.rpc, "--out", UNWRITABLE],
+     None, f"--out {UNWRITABLE}: cannot write in /proc"),
+    ("run-out-a-file", lambda w: ["run", str(_job(w)), "--rpc", w.rpc, "--out", str(w.job_file)],
+     None, "Invalid value for '--out'"),
+    ("run-unfunded", lambda w: ["run", str(_job(w)), "--rpc", w.rpc],
+     {"CHAINMPC_FUNDER_KEY": UNFUNDED_KEY}, "holds 0 ETH; running 'sum-product-example'"),
+    ("run-rpc-malformed", lambda w: ["run", str(_job(w)), "--rpc", "localhost:8545"],
+     None, "malformed RPC URL 'localhost:8545'"),
+    ("run-no-job", lambda w: ["run"], None, "Missing argument 'JOB.toml'"),
+    ("job-hash-missing", lambda w: ["job", "hash", "/missing/job.toml"],
+     None, "File '/missing/job.toml' does not exist"),
+    ("job-hash-unknown-kind", lambda w: ["job", "hash", str(_job(w, 'kind = "regression"'))],
+     None, "job.toml: job.kind: unknown kind 'regression'"),
+    ("job-hash-bad-toml", lambda w: ["job", "hash", str(_job(w, "[job"))],
+     None, "job.toml: not a TOML job file"),
     ("audit-rpc-chain-id-only", lambda w: _audit(w, **{"--rpc": w.chain_id_only_rpc}),
      None, "does not answer eth_getBalance"),
     ("describe-job-orgs", lambda w: ["describe-job", "--orgs", "1"],
@@ -199,6 +230,23 @@ CASES = [
     ("describe-job-orgs-not-int", lambda w: ["describe-job", "--orgs", "x"],
      None, "Invalid value for '--orgs': 'x' is not a valid integer"),
 ]  # fmt: skip
+
+
+def _job(w: World, kind_line: str = 'kind = "sum-product"') -> Path:
+    """The sum-product example, copied with its CSVs, its kind line replaced."""
+    examples = Path(__file__).parents[3] / "examples"
+    folder = w.tmp / "job"
+    shutil.copytree(examples / "sum-product", folder / "sum-product", dirs_exist_ok=True)
+    text = (examples / "sum-product.toml").read_text()
+    (folder / "job.toml").write_text(text.replace('kind = "sum-product"', kind_line))
+    return folder / "job.toml"
+
+
+def _edited_job(w: World) -> Path:
+    """The demo's canonical job file with a field added."""
+    path = w.tmp / "edited.json"
+    path.write_text(json.dumps({**json.loads(w.job_file.read_text()), "extra": 1}))
+    return path
 
 
 def _miscased(address: str) -> str:

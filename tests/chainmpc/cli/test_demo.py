@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from chainmpc.cheats import roles_for
-from chainmpc.job import SumProductJob
+from chainmpc.jobs.sum_product import SumProductJob
 from chainmpc.launcher import run_session
 from offchain.hazmat.field import BN254_SCALAR
 from onchain.audit import Auditor
@@ -34,7 +34,7 @@ def on_chain_state(chain, outcome):
 
 
 def test_honest_session_is_finalised_with_the_right_result_and_audits(chain, tmp_path) -> None:
-    outcome = run_session(chain, SumProductJob(3), INPUTS, workdir=tmp_path)
+    outcome = run_session(chain, SumProductJob.in_memory(INPUTS), workdir=tmp_path)
     assert not list(tmp_path.rglob("*.key"))  # the service's key is not left behind
     assert outcome.abort is None
     assert outcome.result == EXPECTED
@@ -81,7 +81,7 @@ CHEATS = {
 @pytest.mark.parametrize("kind", sorted(CHEATS))
 def test_every_cheat_aborts_on_chain_with_no_result(chain, kind: str) -> None:
     reason, claim, named, words = CHEATS[kind]
-    outcome = run_session(chain, SumProductJob(3), INPUTS, roles_for(kind, 1))
+    outcome = run_session(chain, SumProductJob.in_memory(INPUTS), roles_for(kind, 1))
     assert outcome.result is None and not outcome.ok
     assert outcome.abort is not None and outcome.abort.reason == reason
     assert outcome.abort.claim == claim
@@ -114,5 +114,5 @@ def outcome_address(chain, outcome, index: int) -> str:
 def test_two_and_five_orgs() -> None:
     chain = connect(None)
     for inputs in ([-3, 9], [1, 2, 3, 4, -5]):
-        outcome = run_session(chain, SumProductJob(len(inputs)), inputs)
-        assert outcome.ok and outcome.result == SumProductJob(len(inputs)).expected(inputs)
+        outcome = run_session(chain, SumProductJob.in_memory(inputs))
+        assert outcome.ok and outcome.result == SumProductJob.in_memory(inputs).expected(inputs)

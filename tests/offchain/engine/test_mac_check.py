@@ -16,7 +16,7 @@ import pytest
 
 from chainmpc.exceptions import SessionAborted
 from chainmpc.faults import corrupt_triple
-from chainmpc.job import SumProductJob
+from chainmpc.jobs.sum_product import SumProductJob
 from chainmpc.launcher import Roles, Run
 from offchain.engine.core import Engine
 from offchain.engine.transcript import challenge
@@ -97,7 +97,14 @@ class PredictingDealer(Dealer):
 
 
 def test_a_dealer_cannot_predict_the_sacrifice_challenge(tmp_path: Path) -> None:
-    run = Run(connect(None), SumProductJob(3), [2, 3, 4], Roles(), tmp_path, lambda _: None)
+    run = Run(
+        connect(None),
+        SumProductJob.in_memory([2, 3, 4]),
+        [2, 3, 4],
+        Roles(),
+        tmp_path,
+        lambda _: None,
+    )
     run.setup()
     run.open_session()
     run.accept()

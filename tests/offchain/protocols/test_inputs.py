@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from chainmpc.job import SumProductJob
+from chainmpc.jobs.sum_product import SumProductJob
 from chainmpc.launcher import Roles, run_session
 from offchain.engine.core import Engine, ProtocolAbort
 from offchain.hazmat.field import Vec
@@ -105,7 +105,9 @@ def test_the_owner_refuses_its_own_out_of_range_value(field) -> None:
 
 def test_a_session_with_an_out_of_range_input_finalises_nothing(tmp_path: Path) -> None:
     roles = Roles(engine=lambda org: OutOfRange if org == 1 else Engine)
-    outcome = run_session(connect(None), SumProductJob(3), [1, 2, 3], roles, workdir=tmp_path)
+    outcome = run_session(
+        connect(None), SumProductJob.in_memory([1, 2, 3]), roles, workdir=tmp_path
+    )
     assert outcome.result is None and outcome.abort is not None
     assert outcome.abort.reason == AbortReason.PARTICIPANT_ABORT
     assert outcome.abort.claim == AbortClaim.PROTOCOL_ERROR
