@@ -186,7 +186,9 @@ MUTATIONS: list[Mutation] = [
         "checks: mask bits used before the MAC check covering the bit check",
         "offchain/engine/checks.py",
         "count and self._bits_serial not in self._confirmed",
-        ("tests/offchain/protocols/test_compare.py::test_mask_bits_wait_for_the_mac_check_that_covers_their_check",),
+        (
+            "tests/offchain/protocols/test_compare.py::test_mask_bits_wait_for_the_mac_check_that_covers_their_check",
+        ),
     ),
     Mutation(
         "checks: a wrong clear input mask is accepted",
@@ -207,14 +209,18 @@ MUTATIONS: list[Mutation] = [
         "chainmpc/peer.py",
         '(t,) = challenge(self.field.p, self.tag, b"sacrifice", *hashes, count=1)',
         '(t,) = challenge(self.field.p, self.tag, b"sacrifice", count=1)',
-        ("tests/offchain/engine/test_mac_check.py::test_a_dealer_cannot_predict_the_sacrifice_challenge",),
+        (
+            "tests/offchain/engine/test_mac_check.py::test_a_dealer_cannot_predict_the_sacrifice_challenge",
+        ),
     ),
     # -- bounded input ---------------------------------------------------------------------
     off(
         "inputs: an out-of-range input is accepted",
         "offchain/protocols/inputs.py",
         "not in_range",
-        ("tests/offchain/protocols/test_inputs.py::test_an_out_of_range_input_is_refused_by_every_org",),
+        (
+            "tests/offchain/protocols/test_inputs.py::test_an_out_of_range_input_is_refused_by_every_org",
+        ),
     ),
     Mutation(
         "inputs: the range test is trusted before its MAC check",
@@ -230,14 +236,18 @@ MUTATIONS: list[Mutation] = [
         "offchain/sectypes/array.py",
         "input_bounded(engine, vec, owner, count, bits)",
         "engine.input(vec, owner, count)",
-        ("tests/offchain/protocols/test_inputs.py::test_a_session_with_an_out_of_range_input_finalises_nothing",),
+        (
+            "tests/offchain/protocols/test_inputs.py::test_a_session_with_an_out_of_range_input_finalises_nothing",
+        ),
     ),
     # -- field -----------------------------------------------------------------------------
     off(
         "field: composite moduli accepted",
         "offchain/hazmat/field.py",
         "not gmpy2.is_prime(p, 25)",
-        ("tests/offchain/preprocessing/test_material.py::test_prime_field_refuses_composites_and_small_primes",),
+        (
+            "tests/offchain/preprocessing/test_material.py::test_prime_field_refuses_composites_and_small_primes",
+        ),
     ),
     Mutation(
         "field: moduli outside the table of known primes accepted",

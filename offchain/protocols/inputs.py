@@ -15,8 +15,7 @@ from __future__ import annotations
 
 from offchain.engine.core import Engine, ProtocolAbort
 from offchain.hazmat.field import Vec
-from offchain.hazmat.shares import Shared
-from offchain.protocols.compare import weighted_sum
+from offchain.hazmat.shares import Shared, weighted_sum
 
 
 def input_bounded(engine: Engine, values: Vec | None, owner: int, count: int, bits: int) -> Shared:
@@ -42,5 +41,5 @@ def input_bounded(engine: Engine, values: Vec | None, owner: int, count: int, bi
     engine.check_between_peers()  # the outcome steers the computation: check it first
     if not in_range:
         raise ProtocolAbort(f"input of org {owner}: a value is outside the int{bits} range")
-    x = weighted_sum(engine, b, count, bits)
+    x = weighted_sum(f, b, count, bits)
     return engine.arith.add_public(x, f.from_ints([-offset] * count))
