@@ -1,8 +1,9 @@
 """The checks an engine runs on dealt material before using it: sacrifice, bits, input masks.
 
 :class:`MaterialChecks` is the part of :class:`~offchain.engine.core.Engine` that checks
-preprocessing and gates its use: triples only once sacrifice-checked, mask bits only once
-bit-checked, input masks only once mask-checked, and bits and masks only once the MAC check
+preprocessing and gates its use: triples only once sacrifice-checked, the masks of each kind
+and width (:mod:`offchain.preprocessing.kinds`) only once the bit check covered their bits,
+input masks only once mask-checked, and bits and masks only once the MAC check
 covering their check has been confirmed (triples are not gated on that MAC check: the bit and
 mask checks use them before it, and no input can be shared until it has passed). Every opening
 goes through :meth:`~offchain.engine.core.Engine.open`, so it joins the transcript and the pending
