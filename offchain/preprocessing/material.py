@@ -27,6 +27,7 @@ import json
 import struct
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import cast
 
 from offchain.exceptions import MaterialError
 from offchain.hazmat.field import Field, Vec, field_for
@@ -61,14 +62,17 @@ class Needs:
             merged[key] = merged.get(key, 0) + int(count)
         object.__setattr__(self, "items", tuple((k, c) for k, c in sorted(merged.items()) if c))
 
+    def _pairs(self) -> tuple[tuple[Key, int], ...]:
+        return cast(tuple[tuple[Key, int], ...], self.items)  # normalised by __post_init__
+
     def count(self, key: Key) -> int:
         """How many masks of ``key`` the job takes."""
-        return dict(self.items).get(key, 0)  # type: ignore[arg-type]
+        return dict(self._pairs()).get(key, 0)
 
     @property
     def keys(self) -> list[Key]:
         """The kinds and widths of bit-dealt material needed, in the canonical (sorted) order."""
-        return [k for k, _ in self.items]  # type: ignore[misc]
+        return [k for k, _ in self._pairs()]
 
     @property
     def dealt_masks(self) -> tuple[int, ...]:
@@ -81,21 +85,21 @@ class Needs:
         them as ``uint256[]``, 1 to 64 entries), for every org and the auditor to compare with
         what the job needs. Deterministic: the layout is
 
-        ``[triples, number of orgs with a mask entry, masks of org 0, masks of org 1, ...,
+        ``[triples, len(masks), masks of org 0, masks of org 1, ...,
         number of keys, then for each key in sorted order: kind code, width, shift, mask
         bits, count]``
 
         with the kind codes of :data:`~offchain.preprocessing.kinds.KINDS` (1 edaBits,
         2 truncation pairs). Zero counts are left out, so equal needs give equal vectors."""
         out = [self.triples, len(self.masks), *self.masks, len(self.items)]
-        for key, count in self.items:  # type: ignore[misc]
+        for key, count in self._pairs():
             out += [KINDS[key.kind].code, key.width, key.shift, key.bits, count]
         return out
 
     @property
     def bit_checks(self) -> int:
         """Dealt random bits, each checked (one triple) before use."""
-        return sum(key.bits * count for key, count in self.items)  # type: ignore[misc]
+        return sum(key.bits * count for key, count in self._pairs())
 
     @property
     def checked_triples(self) -> int:
@@ -109,8 +113,8 @@ class Needs:
             + (other.masks[i] if i < len(other.masks) else 0)
             for i in range(width)
         )
-        items = dict(self.items)  # type: ignore[arg-type]
-        for key, count in other.items:  # type: ignore[misc]
+        items = dict(self._pairs())
+        for key, count in other._pairs():
             items[key] = items.get(key, 0) + count
         return Needs(self.triples + other.triples, masks, items)
 

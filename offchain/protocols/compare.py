@@ -46,7 +46,7 @@ def open_masked(engine: Engine, x: Shared, m: int, label: str) -> tuple[np.ndarr
     (statistical distance ``2^-kappa``) and does not wrap mod p.
     """
     f = engine.field
-    r, r_bits = engine.take_edabits(len(x), m)  # checks the mask width before taking
+    r, r_bits = engine.take_edabits(len(x), m)  # keyed by m: masks as wide as the field needs
     (c,) = engine.open(engine.arith.add(x, r), label=label)
     return f.low_bits(c, m), r, r_bits
 
