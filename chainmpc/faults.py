@@ -17,6 +17,7 @@ from offchain.engine.core import Engine, Network
 from offchain.hazmat.field import Vec
 from offchain.hazmat.shares import Shared
 from offchain.preprocessing.dealer import Dealer
+from offchain.preprocessing.kinds import Key
 from offchain.preprocessing.material import Needs, OrgMaterial
 
 
@@ -70,12 +71,14 @@ def corrupt_triple(materials: list[OrgMaterial], k: int, delta: int = 1) -> list
     return materials
 
 
-def corrupt_bit(materials: list[OrgMaterial], k: int) -> list[OrgMaterial]:
-    """Deal edaBit bit number ``k`` as 2 (MACs consistent): the bit check catches it."""
+def corrupt_bit(materials: list[OrgMaterial], k: int, key: Key | None = None) -> list[OrgMaterial]:
+    """Deal bit number ``k`` of the masks of ``key`` (default: the first key dealt, in sorted
+    order, e.g. the edaBits) as 2, MACs consistent: the bit check catches it."""
     f = materials[0].field
-    dealt = sum(f.to_ints(m.edabits.x[k : k + 1])[0] for m in materials) % f.p
+    key = key or min(materials[0].bits)
+    dealt = sum(f.to_ints(m.bits[key].x[k : k + 1])[0] for m in materials) % f.p
     for mat in materials:
-        mat.edabits = _shifted(mat, mat.edabits, k, 2 - dealt)
+        mat.bits[key] = _shifted(mat, mat.bits[key], k, 2 - dealt)
     return materials
 
 

@@ -83,6 +83,7 @@ def preprocess(
     progress(
         f"dealing {needs.checked_triples} checked triples (+ sacrifice partners), "
         f"{sum(needs.masks)} input masks for {job.orgs} orgs"
+        + "".join(f", {count} {key.describe()}" for key, count in needs.items)
     )
     materials = (dealer_class or DEALER)(fld, job.orgs).deal(session, needs)
     hashes = []

@@ -221,7 +221,7 @@ class SessionClient:
         self, service: Sender, session: int, hashes: list[bytes], counts: list[int]
     ) -> None:
         """The preprocessing service commits the hash of each org's sealed batch and publishes
-        its material counts (1 to 64 entries, defined off-chain)."""
+        its material counts (1 to 64 entries, defined off-chain: ``Needs.counts()``)."""
         service.transact(self.fn.commitPreprocessing(session, hashes, counts), self.abi)
 
     def material_counts(self, session: int) -> list[int]:

@@ -37,8 +37,8 @@ from mpyc_bench import _kill_all, run_mpyc  # noqa: E402
 from offchain.hazmat.field import Mersenne127  # noqa: E402
 from offchain.preprocessing.cache import OrgCache, batch_hash, seal  # noqa: E402
 from offchain.preprocessing.dealer import Dealer  # noqa: E402
+from offchain.preprocessing.kinds import edabit_key  # noqa: E402
 from offchain.preprocessing.material import Needs  # noqa: E402
-from offchain.preprocessing.widths import mask_bits_for  # noqa: E402
 from offchain.protocols.compare import triples_for  # noqa: E402
 from offchain.transport.mesh import free_ports  # noqa: E402
 
@@ -49,13 +49,7 @@ def run_chainmpc(mul_n: int, lt_n: int, reps: int, seed: int = 1, timeout: float
     """Deal, then run three party processes; return the figures (see module docstring)."""
     field = Mersenne127()
     triples = mul_n * reps + triples_for(32) * lt_n
-    needs = Needs(
-        triples=triples,
-        masks=(mul_n + lt_n, mul_n + lt_n, 0),
-        edabits=lt_n,
-        k=32,
-        mask_bits=mask_bits_for(32, field.bits),
-    )
+    needs = Needs(triples, (mul_n + lt_n, mul_n + lt_n, 0), {edabit_key(32, field.bits): lt_n})
     with tempfile.TemporaryDirectory(prefix="chainmpc-bench-") as tmp:
         work = Path(tmp)
         keys = [PrivateKey.generate() for _ in range(PARTIES)]

@@ -158,6 +158,17 @@ OFFCHAIN: list[Mutation] = [
         ("tests/offchain/protocols/test_compare.py::test_a_dealt_non_bit_is_caught_before_use",),
     ),
     off(
+        "checks: masks of a kind or width the bit check did not cover are usable",
+        "offchain/engine/checks.py",
+        "count and key not in self._bits_checked",
+        (
+            "tests/offchain/preprocessing/test_kinds.py::"
+            "test_only_the_kinds_the_bit_check_covered_are_usable",
+            "tests/offchain/preprocessing/test_kinds.py::"
+            "test_a_tampered_bit_of_any_kind_and_width_is_caught_before_use",
+        ),
+    ),
+    off(
         "checks: mask bits used before the MAC check covering the bit check",
         "offchain/engine/checks.py",
         "count and self._bits_serial not in self._confirmed",

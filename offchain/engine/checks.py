@@ -1,8 +1,9 @@
 """The checks an engine runs on dealt material before using it: sacrifice, bits, input masks.
 
 :class:`MaterialChecks` is the part of :class:`~offchain.engine.core.Engine` that checks
-preprocessing and gates its use: triples only once sacrifice-checked, mask bits only once
-bit-checked, input masks only once mask-checked, and bits and masks only once the MAC check
+preprocessing and gates its use: triples only once sacrifice-checked, the masks of each kind
+and width (:mod:`offchain.preprocessing.kinds`) only once the bit check covered their bits,
+input masks only once mask-checked, and bits and masks only once the MAC check
 covering their check has been confirmed (triples are not gated on that MAC check: the bit and
 mask checks use them before it, and no input can be shared until it has passed). Every opening
 goes through :meth:`~offchain.engine.core.Engine.open`, so it joins the transcript and the pending
@@ -16,9 +17,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from offchain.exceptions import ProtocolAbort
+from offchain.exceptions import MaterialError, ProtocolAbort
 from offchain.hazmat.shares import Shared
-from offchain.preprocessing.widths import mask_bits_for
+from offchain.preprocessing.kinds import Key, edabit_key, trunc_key
 
 if TYPE_CHECKING:
     from offchain.engine.transcript import Transcript
@@ -45,7 +46,7 @@ class MaterialChecks:
     def _init_checks(self) -> None:
         self._checked: tuple[Shared, ...] | None = None  # sacrifice-checked (a, b, c)
         self._checked_used = 0
-        self._bits_checked = False  # the bit check's opening was 0 ...
+        self._bits_checked: frozenset[Key] = frozenset()  # kinds whose bit check gave 0 ...
         self._bits_serial = -1  # ... and the check with this serial, which covers it, passed
         self._masks_checked: bool | None = None  # None: check_masks() has not run
         self._masks_serial = -1
@@ -98,19 +99,20 @@ class MaterialChecks:
     # -- mask bits -------------------------------------------------------------------------
 
     def check_bits(self) -> int:
-        """Check that every dealt mask bit is 0 or 1; returns the number of failed checks
-        (0 or 1: the check is batched).
+        """Check that every dealt mask bit, of every kind and width, is 0 or 1; returns the
+        number of failed checks (0 or 1: the check is batched over all of them).
 
         ``<z_j> = <b_j> * <b_j>`` by Beaver (one sacrifice-checked triple per bit), then open
         ``w = sum_j rho_j (z_j - b_j)`` with ``rho`` expanded from the transcript digest after
         the squares' openings; ``w = 0`` unless some ``b_j`` is not a bit, except with
-        probability ``1/p``. Two rounds, two openings. Like the sacrifice, its openings need the
-        next checkpoint's MAC check before the outcome can be trusted.
+        probability ``1/p``. Two rounds, two openings. Only the kinds and widths whose bits
+        were in the check become usable. Like the sacrifice, its openings need the next
+        checkpoint's MAC check before the outcome can be trusted.
         """
         self._bits_serial = len(self._produced)  # the next check vouches for this one
-        bits = self.material.random_bits()
+        keys, bits = self.material.random_bits()
         ok = self.test_bits(bits, "bit-check") if len(bits) else True
-        self._bits_checked = ok
+        self._bits_checked = frozenset(keys) if ok else frozenset()
         if ok:
             self.material.derive_masks()  # preprocessing work, kept out of the online phase
         return 0 if ok else 1
@@ -132,25 +134,29 @@ class MaterialChecks:
         return f.to_ints(opened) == [0]
 
     def take_edabits(self, count: int, k: int) -> tuple[Shared, Shared]:
-        """edaBits for ``k + 1``-bit values, only once :meth:`check_bits` has passed and only
-        if their masks are as wide as the statistical security requires."""
-        self._require_checked_bits(count)
-        need = mask_bits_for(k, self.field.bits)
-        if count and self.material.mask_bits != need:
+        """``count`` edaBits for ``k + 1``-bit values (``<r>`` and its low ``k`` bits), with
+        masks as wide as the statistical security requires in this field
+        (:func:`~offchain.preprocessing.kinds.edabit_key`), only once :meth:`check_bits` has
+        passed over their bits. Local."""
+        return self._take_bits(edabit_key(k, self.field.bits), count)
+
+    def take_truncations(self, count: int, bits: int, width: int) -> tuple[Shared, Shared]:
+        """``count`` truncation pairs ``(<r>, <r mod 2^bits>)`` for signed ``width``-bit values
+        (:func:`~offchain.preprocessing.kinds.trunc_key`), only once :meth:`check_bits` has
+        passed over their bits. Local."""
+        return self._take_bits(trunc_key(bits, width, self.field.bits), count)
+
+    def _take_bits(self, key: Key, count: int) -> tuple[Shared, Shared]:
+        if count and key not in self.material.bits:
+            raise MaterialError(f"no {key.describe()} were dealt")
+        self._require_checked_bits(key, count)
+        return self.material.take(key, count)
+
+    def _require_checked_bits(self, key: Key, count: int) -> None:
+        if count and key not in self._bits_checked:
             raise ProtocolAbort(
-                f"edaBit masks of {self.material.mask_bits} bits do not match the {need} "
-                f"that {k + 1}-bit values need"
+                f"{key.describe()} are used only after check_bits() has passed over their bits"
             )
-        return self.material.take_edabits(count, k)
-
-    def take_truncations(self, count: int, bits: int) -> tuple[Shared, Shared]:
-        """Truncation masks from the material, only once :meth:`check_bits` has passed."""
-        self._require_checked_bits(count)
-        return self.material.take_truncations(count, bits)
-
-    def _require_checked_bits(self, count: int) -> None:
-        if count and not self._bits_checked:
-            raise ProtocolAbort("mask bits are used only after check_bits() has passed")
         if count and self._bits_serial not in self._confirmed:
             raise ProtocolAbort(
                 "mask bits are used only after the MAC check covering check_bits() has passed"

@@ -123,3 +123,22 @@ def share_vector(field: Field, values: Vec, alpha: int, n: int) -> list[Shared]:
     xs.append(field.sub(values, field.sum_vectors(xs)) if xs else values)
     ms.append(field.sub(macs, field.sum_vectors(ms)) if ms else macs)
     return [Shared(x, m) for x, m in zip(xs, ms, strict=True)]
+
+
+def weighted_sum(
+    field: Field, bits: Shared, rows: int, width: int, upto: int | None = None
+) -> Shared:
+    """``sum_{i < upto} 2^i <b_{j,i}>`` for each row ``j`` of an element-major ``rows x width``
+    matrix of shares (``upto`` defaults to ``width``): the value of shared bits, or of their low
+    ``upto``. Local: public coefficients need no MAC key. On the comparison's timed path."""
+    upto = width if upto is None else upto
+    if not upto:
+        return Shared(field.zeros(rows), field.zeros(rows))
+    acc = bits.columns(rows, width, slice(0, 1))
+    for i in range(1, upto):
+        col = bits.columns(rows, width, slice(i, i + 1))
+        acc = Shared(
+            field.add(acc.x, field.mul_scalar(col.x, 1 << i)),
+            field.add(acc.m, field.mul_scalar(col.m, 1 << i)),
+        )
+    return acc

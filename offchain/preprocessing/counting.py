@@ -3,8 +3,9 @@
 MPC programs are data-oblivious: which protocols run, on how many elements, cannot depend
 on secret values (anything that steers the computation is opened first). So running the
 program once as org 0 of ``n``, on all-zero shares, with a network that echoes and material
-that hands out zeros while counting, yields exactly the triples, input masks, edaBits and
-truncation pairs a real session will take. The preprocessing service deals that, no more.
+that hands out zeros while counting, yields exactly the triples, input masks and masks of
+every kind and width (:mod:`offchain.preprocessing.kinds`) a real session will take, keyed as
+the engine asks for them. The preprocessing service deals that, no more.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from dataclasses import dataclass, field
 from offchain.engine.core import CheckpointShare, Engine
 from offchain.hazmat.field import Field
 from offchain.hazmat.shares import Shared
+from offchain.preprocessing.kinds import KINDS, Key
 from offchain.preprocessing.material import Needs
-from offchain.preprocessing.widths import mask_bits_for
 
 
 @dataclass
@@ -41,16 +42,6 @@ class _CountingMaterial:
     org: int = 0
     alpha_i: int = 0
     taken: Counter = field(default_factory=Counter)
-    k: int = 0
-    trunc_bits: int = 0
-
-    @property
-    def mask_bits(self) -> int:
-        return mask_bits_for(self.k, self.field.bits)
-
-    @property
-    def trunc_mask_bits(self) -> int:
-        return self.field.bits - 2  # the widest mask any truncation accepts
 
     def _zeros(self, count: int) -> Shared:
         return Shared(self.field.zeros(count), self.field.zeros(count))
@@ -63,37 +54,23 @@ class _CountingMaterial:
         self.taken[f"masks/{owner}"] += count
         return self._zeros(count), self.field.zeros(count) if owner == self.org else None
 
-    def take_edabits(self, count: int, k: int) -> tuple[Shared, Shared]:
-        if count and self.k and k != self.k:
-            raise ValueError(f"the job compares at {self.k} and {k} bits; one width per session")
-        if count:
-            self.k = k
-        self.taken["edabits"] += count
-        return self._zeros(count), self._zeros(count * k)
-
-    def take_truncations(self, count: int, bits: int) -> tuple[Shared, Shared]:
-        if count and self.trunc_bits and bits != self.trunc_bits:
-            raise ValueError("the job truncates by several widths; one width per session")
-        if count:
-            self.trunc_bits = bits
-        self.taken["truncations"] += count
-        return self._zeros(count), self._zeros(count)
+    def take(self, key: Key, count: int) -> tuple[Shared, Shared]:
+        self.taken[key] += count
+        kind = KINDS[key.kind]
+        return self._zeros(count), self._zeros(count * kind.low(key) if kind.as_bits else count)
 
 
 class _CountingEngine(Engine):
     """An engine whose multiplications draw (and count) zero triples directly, and whose
     inputs count masks without waiting for another org's broadcast."""
 
-    def take_edabits(self, count: int, k: int) -> tuple[Shared, Shared]:
-        return self.material.take_edabits(count, k)
-
     def check_between_peers(self) -> CheckpointShare:
         share = self._peer_share()  # consumes no preprocessing; an echo always passes
         self.confirm_passed(share)
         return share
 
-    def take_truncations(self, count: int, bits: int) -> tuple[Shared, Shared]:
-        return self.material.take_truncations(count, bits)
+    def _take_bits(self, key: Key, count: int) -> tuple[Shared, Shared]:
+        return self.material.take(key, count)  # no bit check in a dry run
 
     def input(self, values: object, owner: int, count: int) -> Shared:
         masks, _ = self.material.take_masks(owner, count)
@@ -117,10 +94,5 @@ def count_needs(program: Callable[[Engine], object], orgs: int, field: Field) ->
     return Needs(
         triples=t["triples"],
         masks=tuple(t[f"masks/{o}"] for o in range(orgs)),
-        edabits=t["edabits"],
-        k=material.k or 32,
-        mask_bits=material.mask_bits if t["edabits"] else 0,
-        truncations=t["truncations"],
-        trunc_bits=material.trunc_bits or 16,
-        trunc_mask_bits=material.trunc_mask_bits if t["truncations"] else 0,
+        items={key: count for key, count in t.items() if isinstance(key, Key)},
     )

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from offchain.hazmat.field import Field, Vec
 from offchain.hazmat.shares import Shared, share_vector
+from offchain.preprocessing.kinds import Key, checked_key
 from offchain.preprocessing.material import MaterialError, Needs, OrgMaterial
 
 
@@ -26,12 +27,15 @@ class Dealer:
         """Deal what ``needs`` asks for: ``2 * needs.checked_triples`` triples (each checked
         one with its sacrifice partner adjacent: pairs ``(2j, 2j+1)``), the input masks plus
         one check mask per owner that has any (``needs.dealt_masks``), and the bits of the
-        edaBits and truncation masks. (Cheating dealers for demos and tests live in
-        ``chainmpc/faults.py``, outside this code path.)
+        masks of every kind and width in ``needs.items``. Raises :class:`MaterialError` for a
+        key whose mask width is not the one its kind needs in this field. (Cheating dealers for
+        demos and tests live in ``chainmpc/faults.py``, outside this code path.)
         """
         f, n = self.field, self.n
         if len(needs.masks) > n:
             raise MaterialError(f"input masks requested for {len(needs.masks)} orgs; only {n}")
+        for key in needs.keys:
+            checked_key(*key, f.bits)  # only the mask width its kind needs in this field
         alpha = f.to_ints(f.random(1))[0]
         alpha_shares = f.to_ints(f.random(n - 1)) if n > 1 else []
         alpha_shares.append((alpha - sum(alpha_shares)) % f.p)
@@ -50,14 +54,9 @@ class Dealer:
             masks[owner] = share_vector(f, clear[owner], alpha, n)
             checks[owner] = share_vector(f, check_clear[owner], alpha, n)
 
-        e, tr = needs.edabits, needs.truncations
-        if e and not needs.k <= needs.mask_bits < f.bits - 1:
-            raise MaterialError(f"an edaBit of {needs.mask_bits} bits does not fit")
-        if tr and not needs.trunc_bits <= needs.trunc_mask_bits < f.bits - 1:
-            raise MaterialError(f"a truncation mask of {needs.trunc_mask_bits} bits does not fit")
-        eda = f.random_bits(e * needs.mask_bits)
-        trunc = f.random_bits(tr * needs.trunc_mask_bits)
-        s_eda, s_trunc = share_vector(f, eda, alpha, n), share_vector(f, trunc, alpha, n)
+        bits: dict[Key, list[Shared]] = {}
+        for key, count in needs.items:
+            bits[key] = share_vector(f, f.random_bits(count * key.bits), alpha, n)
 
         return [
             OrgMaterial(
@@ -71,12 +70,7 @@ class Dealer:
                 own_masks=clear[i],
                 mask_checks={o: checks[o][i] for o in range(n) if len(check_clear[o])},
                 own_mask_check=check_clear[i],
-                edabits=s_eda[i],
-                k=needs.k,
-                mask_bits=needs.mask_bits if e else 0,
-                truncs=s_trunc[i],
-                trunc_bits=needs.trunc_bits,
-                trunc_mask_bits=needs.trunc_mask_bits if tr else 0,
+                bits={key: shares[i] for key, shares in bits.items()},
             )
             for i in range(n)
         ]

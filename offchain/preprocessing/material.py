@@ -5,47 +5,74 @@ Per session the dealer draws a fresh MAC key ``alpha`` and deals to every org: i
 uses: each is sacrifice-checked against a partner that is then thrown away); input masks
 ``<r>`` whose value only the owning org learns, plus one extra mask ``<s>`` per owner for the
 mask check (:meth:`~offchain.engine.core.Engine.check_masks`), never handed out as an input mask;
-and, for comparisons, *edaBits*: a random
-``<r>`` of ``mask_bits`` bits together with shared bits ``<r_0>, ..., <r_{k-1}>`` of its low
-``k`` bits (Escudero et al., CRYPTO 2020); and, for fixed point, truncation masks.
+and masks dealt as bits, of every kind and width the job uses
+(:mod:`offchain.preprocessing.kinds`: edaBits for comparisons, truncation pairs for fixed
+point), each keyed by its :class:`~offchain.preprocessing.kinds.Key`.
 
-Masks are dealt as their bits only: every org computes ``<r> = sum_i 2^i <r_i>`` itself, so
-``r`` and its low bits agree by construction, and a dealer can cheat on them only by dealing
-a "bit" that is not 0 or 1 — which :meth:`~offchain.engine.core.Engine.check_bits` catches before
-use, with one checked triple per bit (``Needs.bit_checks``).
-The dealer (:mod:`offchain.preprocessing.dealer`) keeps nothing after it has dealt
-(DESIGN.md, "Trust model").
+Those masks are dealt as their bits only: every org computes ``<r> = sum_i 2^i <r_i>`` itself,
+so ``r`` and its low part agree by construction, and a dealer can cheat on them only by dealing
+a "bit" that is not 0 or 1 — which :meth:`~offchain.engine.core.Engine.check_bits` catches
+before use, over the bits of every kind and width at once, with one checked triple per bit
+(``Needs.bit_checks``). The dealer (:mod:`offchain.preprocessing.dealer`) keeps nothing after
+it has dealt (DESIGN.md, "Trust model").
 
 Material is handed out through cursors that only move forward, so an item can be taken once.
-The wire/disk format is binary: a JSON header naming each section, then the sections' field
-elements in the field's fixed-width encoding.
+The wire/disk format is binary: :data:`MAGIC` (which names the format's version), a JSON header
+naming each section, then the sections' field elements in the field's fixed-width encoding.
 """
 
 from __future__ import annotations
 
 import json
 import struct
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import cast
 
 from offchain.exceptions import MaterialError
 from offchain.hazmat.field import Field, Vec, field_for
-from offchain.hazmat.shares import Shared
+from offchain.hazmat.shares import Shared, weighted_sum
+from offchain.preprocessing.kinds import KINDS, Key, checked_key
 
-MAGIC = b"CMPCMAT3"
+MAGIC = b"CMPCMAT4"  # version 4: bit-dealt masks keyed by (kind, width, shift, bits)
+_FAMILY = b"CMPCMAT"
 
 
 @dataclass(frozen=True)
 class Needs:
-    """What a job consumes: checked triples, input masks per org, edaBits of ``k`` bits."""
+    """What a job consumes: checked triples, input masks per org, and ``items``: how many masks
+    of each :class:`~offchain.preprocessing.kinds.Key` (kind and width), e.g.
+    ``{edabit_key(32, p_bits): 7, trunc_key(16, 64, p_bits): 3}``. ``items`` may be given as
+    any mapping; it is kept as a sorted tuple of ``(key, count)`` without zero counts, so that
+    equal needs compare, and encode (:meth:`counts`), equal."""
 
     triples: int = 0
     masks: tuple[int, ...] = ()
-    edabits: int = 0
-    k: int = 32
-    mask_bits: int = 0  # total bits of an edaBit mask (0: no edaBits)
-    truncations: int = 0  # truncation pairs (<r>, <r mod 2^trunc_bits>)
-    trunc_bits: int = 16
-    trunc_mask_bits: int = 0  # total bits of a truncation mask (0: none)
+    items: Mapping[Key, int] | tuple[tuple[Key, int], ...] = ()
+
+    def __post_init__(self) -> None:
+        raw = dict(self.items) if not isinstance(self.items, Mapping) else self.items
+        merged: dict[Key, int] = {}
+        for key, count in raw.items():
+            key = Key(*key)
+            if key.kind not in KINDS:
+                raise MaterialError(f"unknown kind of material {key.kind!r}")
+            if count < 0:
+                raise MaterialError(f"a negative count of {key.describe()}")
+            merged[key] = merged.get(key, 0) + int(count)
+        object.__setattr__(self, "items", tuple((k, c) for k, c in sorted(merged.items()) if c))
+
+    def _pairs(self) -> tuple[tuple[Key, int], ...]:
+        return cast(tuple[tuple[Key, int], ...], self.items)  # normalised by __post_init__
+
+    def count(self, key: Key) -> int:
+        """How many masks of ``key`` the job takes."""
+        return dict(self._pairs()).get(key, 0)
+
+    @property
+    def keys(self) -> list[Key]:
+        """The kinds and widths of bit-dealt material needed, in the canonical (sorted) order."""
+        return [k for k, _ in self._pairs()]
 
     @property
     def dealt_masks(self) -> tuple[int, ...]:
@@ -54,24 +81,25 @@ class Needs:
         return tuple(m + 1 if m else 0 for m in self.masks)
 
     def counts(self) -> list[int]:
-        """The counts the service commits on-chain with the batch hashes, for every org and
-        the auditor to compare with what the job needs: ``[triples, edabits, k, mask_bits,
-        truncations, trunc_bits, trunc_mask_bits, masks of org 0, masks of org 1, ...]``."""
-        return [
-            self.triples,
-            self.edabits,
-            self.k,
-            self.mask_bits,
-            self.truncations,
-            self.trunc_bits,
-            self.trunc_mask_bits,
-            *self.masks,
-        ]
+        """The counts the service commits on-chain with the batch hashes (the contract stores
+        them as ``uint256[]``, 1 to 64 entries), for every org and the auditor to compare with
+        what the job needs. Deterministic: the layout is
+
+        ``[triples, len(masks), masks of org 0, masks of org 1, ...,
+        number of keys, then for each key in sorted order: kind code, width, shift, mask
+        bits, count]``
+
+        with the kind codes of :data:`~offchain.preprocessing.kinds.KINDS` (1 edaBits,
+        2 truncation pairs). Zero counts are left out, so equal needs give equal vectors."""
+        out = [self.triples, len(self.masks), *self.masks, len(self.items)]
+        for key, count in self._pairs():
+            out += [KINDS[key.kind].code, key.width, key.shift, key.bits, count]
+        return out
 
     @property
     def bit_checks(self) -> int:
         """Dealt random bits, each checked (one triple) before use."""
-        return self.edabits * self.mask_bits + self.truncations * self.trunc_mask_bits
+        return sum(key.bits * count for key, count in self._pairs())
 
     @property
     def checked_triples(self) -> int:
@@ -79,30 +107,16 @@ class Needs:
         return self.triples + self.bit_checks
 
     def __add__(self, other: Needs) -> Needs:
-        def pick(name: str, count: str) -> dict[str, int]:
-            mine, theirs = getattr(self, count), getattr(other, count)
-            keys = {"edabits": ("k", "mask_bits"), "truncations": ("trunc_bits", "trunc_mask_bits")}
-            fields = keys[count]
-            a = tuple(getattr(self, f) for f in fields)
-            b = tuple(getattr(other, f) for f in fields)
-            if mine and theirs and a != b:
-                raise ValueError(f"cannot merge {name} of different widths")
-            return dict(zip(fields, a if mine else b, strict=True))
-
         width = max(len(self.masks), len(other.masks))
         masks = tuple(
             (self.masks[i] if i < len(self.masks) else 0)
             + (other.masks[i] if i < len(other.masks) else 0)
             for i in range(width)
         )
-        return Needs(
-            triples=self.triples + other.triples,
-            masks=masks,
-            edabits=self.edabits + other.edabits,
-            truncations=self.truncations + other.truncations,
-            **pick("edaBits", "edabits"),
-            **pick("truncation pairs", "truncations"),
-        )
+        items = dict(self._pairs())
+        for key, count in other._pairs():
+            items[key] = items.get(key, 0) + count
+        return Needs(self.triples + other.triples, masks, items)
 
 
 @dataclass
@@ -135,19 +149,20 @@ class OrgMaterial:
     own_masks: Vec  # clear values of the masks owned by this org
     mask_checks: dict[int, Shared]  # one check mask <s> per owner with masks; not an input mask
     own_mask_check: Vec  # its clear value if this org owns masks (else empty)
-    edabits: Shared  # every bit of every edaBit mask, element-major (count x mask_bits)
-    k: int
-    mask_bits: int
-    truncs: Shared  # every bit of every truncation mask (count x trunc_mask_bits)
-    trunc_bits: int
-    trunc_mask_bits: int
+    bits: dict[Key, Shared]  # per key: every bit of every mask, element-major (count x key.bits)
     _cursors: dict[str, _Cursor] = field(default_factory=dict, repr=False)
-    _derived: tuple[Shared, Shared, Shared, Shared] | None = field(default=None, repr=False)
+    _derived: dict[Key, tuple[Shared, Shared]] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        for key, bits in self.bits.items():
+            if len(bits) % key.bits:
+                raise MaterialError(f"{key.describe()}: not a whole number of masks")
 
     def __repr__(self) -> str:  # never print key shares or shares
+        counts = ", ".join(f"{k.describe()}: {self.count(k)}" for k in sorted(self.bits))
         return (
             f"OrgMaterial(session={self.session}, org={self.org}, "
-            f"triples={self.remaining_triples}, edabits={self.edabit_count})"
+            f"triples={self.remaining_triples}, {counts or 'no masks dealt as bits'})"
         )
 
     def _cursor(self, name: str) -> _Cursor:
@@ -172,52 +187,53 @@ class OrgMaterial:
         clear = self.own_masks[s] if owner == self.org else None
         return self.masks[owner][s], clear
 
-    @property
-    def edabit_count(self) -> int:
-        """edaBits dealt."""
-        return len(self.edabits) // self.mask_bits if self.mask_bits else 0
+    def count(self, key: Key) -> int:
+        """Masks of ``key`` dealt (0 if none)."""
+        return len(self.bits[key]) // key.bits if key in self.bits else 0
 
-    @property
-    def truncation_count(self) -> int:
-        """Truncation masks dealt."""
-        return len(self.truncs) // self.trunc_mask_bits if self.trunc_mask_bits else 0
+    def remaining(self, key: Key) -> int:
+        """Masks of ``key`` not yet taken."""
+        return self.count(key) - self._cursor(_cursor_name(key)).used
 
-    def random_bits(self) -> Shared:
-        """Every dealt mask bit (edaBits, then truncation masks), for the bit check."""
-        return Shared.concat([self.edabits, self.truncs])
+    def random_bits(self) -> tuple[list[Key], Shared]:
+        """Every dealt mask bit, key by key in sorted order, for the bit check: the keys it
+        covers and their bits (one vector)."""
+        keys = sorted(self.bits)
+        bits = [self.bits[k] for k in keys]
+        f = self.field
+        return keys, Shared.concat(bits) if bits else Shared(f.zeros(0), f.zeros(0))
 
     def derive_masks(self) -> None:
-        """Compute every ``<r> = sum_i 2^i <r_i>`` (and the low parts) from the dealt bits,
-        once, so that the online phase only slices (local, no communication)."""
+        """Compute every ``<r> = sum_i 2^i <r_i>`` and its low part from the dealt bits, once,
+        so that the online phase only slices (local, no communication)."""
         if self._derived is not None:
             return
-        f, e, t = self.field, self.edabit_count, self.truncation_count
-        self._derived = (
-            _weighted(f, self.edabits, e, self.mask_bits, self.mask_bits),
-            self.edabits.columns(e, self.mask_bits, slice(0, self.k)),
-            _weighted(f, self.truncs, t, self.trunc_mask_bits, self.trunc_mask_bits),
-            _weighted(f, self.truncs, t, self.trunc_mask_bits, self.trunc_bits),
-        )
+        f, out = self.field, {}
+        for key, bits in self.bits.items():
+            kind, count = KINDS[key.kind], self.count(key)
+            low = kind.low(key)
+            r = weighted_sum(f, bits, count, key.bits)
+            if kind.as_bits:
+                out[key] = (r, bits.columns(count, key.bits, slice(0, low)))
+            else:
+                out[key] = (r, weighted_sum(f, bits, count, key.bits, low))
+        self._derived = out
 
-    def take_edabits(self, count: int, k: int) -> tuple[Shared, Shared]:
-        """The next ``count`` edaBits: ``<r>`` and its low ``k`` bits (``count * k`` shares,
-        element-major). ``r`` is derived from its dealt bits (:meth:`derive_masks`)."""
-        if count and k != self.k:
-            raise MaterialError(f"edaBits were dealt for {self.k}-bit values, not {k}-bit")
-        s = self._cursor("edabits").take(count, self.edabit_count, "edaBits")
+    def take(self, key: Key, count: int) -> tuple[Shared, Shared]:
+        """The next ``count`` masks of ``key``: ``<r>`` and its low part (its low bits,
+        ``count * low`` shares element-major, or their sum; :mod:`~offchain.preprocessing.kinds`),
+        derived from the dealt bits (:meth:`derive_masks`)."""
+        if count and key not in self.bits:
+            raise MaterialError(f"no {key.describe()} were dealt")
+        s = self._cursor(_cursor_name(key)).take(count, self.count(key), key.describe())
+        if not count:
+            f = self.field
+            return Shared(f.zeros(0), f.zeros(0)), Shared(f.zeros(0), f.zeros(0))
         self.derive_masks()
-        r, low, _, _ = self._derived  # type: ignore[misc]
-        return r[s], low[s.start * k : s.stop * k]
-
-    def take_truncations(self, count: int, bits: int) -> tuple[Shared, Shared]:
-        """The next ``count`` truncation pairs ``(<r>, <r mod 2^bits>)``, from dealt bits."""
-        if count and bits != self.trunc_bits:
-            raise MaterialError(
-                f"truncation pairs were dealt for {self.trunc_bits} bits, not {bits}"
-            )
-        s = self._cursor("truncs").take(count, self.truncation_count, "truncation pairs")
-        self.derive_masks()
-        _, _, r, low = self._derived  # type: ignore[misc]
+        r, low = self._derived[key]  # type: ignore[index]
+        if KINDS[key.kind].as_bits:
+            width = KINDS[key.kind].low(key)
+            return r[s], low[s.start * width : s.stop * width]
         return r[s], low[s]
 
     def mask_check_material(self) -> list[tuple[int, Shared, Shared]]:
@@ -258,12 +274,9 @@ class OrgMaterial:
                 (f"maskcheck.{owner}.m", self.mask_checks[owner].m),
             ]
         out.append(("maskcheck.own", self.own_mask_check))
-        out += [
-            ("edabits.x", self.edabits.x),
-            ("edabits.m", self.edabits.m),
-            ("trunc.x", self.truncs.x),
-            ("trunc.m", self.truncs.m),
-        ]
+        for key in sorted(self.bits):
+            name = _section_name(key)
+            out += [(f"{name}.x", self.bits[key].x), (f"{name}.m", self.bits[key].m)]
         return out
 
     def to_bytes(self) -> bytes:
@@ -276,10 +289,6 @@ class OrgMaterial:
                 "n": self.n,
                 "modulus": hex(self.field.p),
                 "alpha_i": hex(self.alpha_i),
-                "k": self.k,
-                "mask_bits": self.mask_bits,
-                "trunc_bits": self.trunc_bits,
-                "trunc_mask_bits": self.trunc_mask_bits,
                 "sections": [[name, len(v)] for name, v in sections],
             },
             sort_keys=True,
@@ -292,6 +301,11 @@ class OrgMaterial:
         """Parse :meth:`to_bytes` output, rejecting anything malformed or unreduced."""
         try:
             if data[:8] != MAGIC:
+                if data[:7] == _FAMILY:
+                    raise MaterialError(
+                        f"material in format {data[:8]!r}; this version reads only {MAGIC!r} "
+                        "(deal it again)"
+                    )
                 raise MaterialError("not chainmpc material (bad magic)")
             (hlen,) = struct.unpack(">I", data[8:12])
             header = json.loads(data[12 : 12 + hlen])
@@ -318,6 +332,14 @@ class OrgMaterial:
                 names = (n.split(".") for n in vecs)
                 return sorted({int(p[1]) for p in names if p[0] == kind and p[1] != "own"})
 
+            bits = {}
+            for name in vecs:
+                part = name.split(".")
+                if part[0] == "bits" and part[-1] == "x":
+                    kind, width, shift, size = part[1], *map(int, part[2:5])
+                    key = checked_key(kind, width, shift, size, fld.bits)
+                    bits[key] = sh(_section_name(key))
+
             return cls(
                 session=int(header["session"]),
                 org=int(header["org"]),
@@ -329,12 +351,7 @@ class OrgMaterial:
                 own_masks=vecs["masks.own"],
                 mask_checks={o: sh(f"maskcheck.{o}") for o in owners("maskcheck")},
                 own_mask_check=vecs["maskcheck.own"],
-                edabits=sh("edabits"),
-                k=int(header["k"]),
-                mask_bits=int(header["mask_bits"]),
-                truncs=sh("trunc"),
-                trunc_bits=int(header["trunc_bits"]),
-                trunc_mask_bits=int(header["trunc_mask_bits"]),
+                bits=bits,
             )
         except MaterialError:
             raise
@@ -342,14 +359,9 @@ class OrgMaterial:
             raise MaterialError(f"malformed material: {type(exc).__name__}") from None
 
 
-def _weighted(f: Field, bits: Shared, count: int, width: int, upto: int) -> Shared:
-    """``sum_{i < upto} 2^i <b_{j, i}>`` for each of ``count`` rows of ``width`` bit shares
-    (local: public coefficients need no MAC key)."""
+def _cursor_name(key: Key) -> str:
+    return f"{key.kind}/{key.width}/{key.shift}/{key.bits}"
 
-    def one(v: Vec) -> Vec:
-        out = f.zeros(count)
-        for i in range(upto if count else 0):
-            out = f.add(out, f.mul_scalar(v[i::width], 1 << i))
-        return out
 
-    return Shared(one(bits.x), one(bits.m))
+def _section_name(key: Key) -> str:
+    return f"bits.{key.kind}.{key.width}.{key.shift}.{key.bits}"

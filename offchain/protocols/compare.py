@@ -24,7 +24,7 @@ import numpy as np
 
 from offchain.engine.core import Engine
 from offchain.hazmat.field import Field, Vec
-from offchain.hazmat.shares import Shared
+from offchain.hazmat.shares import Shared, weighted_sum
 
 
 def _interleave(parts: list[Shared], n: int, widths: list[int]) -> Shared:
@@ -46,7 +46,7 @@ def open_masked(engine: Engine, x: Shared, m: int, label: str) -> tuple[np.ndarr
     (statistical distance ``2^-kappa``) and does not wrap mod p.
     """
     f = engine.field
-    r, r_bits = engine.take_edabits(len(x), m)  # checks the mask width before taking
+    r, r_bits = engine.take_edabits(len(x), m)  # keyed by m: masks as wide as the field needs
     (c,) = engine.open(engine.arith.add(x, r), label=label)
     return f.low_bits(c, m), r, r_bits
 
@@ -117,7 +117,7 @@ def less_than_zero(engine: Engine, z: Shared, bits: int) -> Shared:
     x = ar.add_const(z, 1 << m)
     c_low_bits, _, r_bits = open_masked(engine, x, m, "ltz")
     c_low = from_low_bits(f, c_low_bits, m)
-    r_low = weighted_sum(engine, r_bits, n, m)
+    r_low = weighted_sum(f, r_bits, n, m)
     u = public_less_than_bits(engine, c_low_bits, r_bits, n, m)
     # x mod 2^m = c_low - r_low + 2^m u ;  bit_m(x) = (x - x mod 2^m) / 2^m
     x_mod = ar.add(ar.add_public(ar.scale(r_low, -1), c_low), ar.scale(u, 1 << m))
@@ -131,15 +131,6 @@ def from_low_bits(f: Field, bits: np.ndarray, m: int) -> Vec:
     for i in range(m):
         out = f.add(out, f.mul_scalar(f.from_bits(bits[:, i].copy()), 1 << i))
     return out
-
-
-def weighted_sum(engine: Engine, bits: Shared, n: int, m: int) -> Shared:
-    """``sum_i 2^i <b_i>`` per element (local)."""
-    ar = engine.arith
-    acc = bits.columns(n, m, slice(0, 1))
-    for i in range(1, m):
-        acc = ar.add(acc, ar.scale(bits.columns(n, m, slice(i, i + 1)), 1 << i))
-    return acc
 
 
 def _product_of_bits(engine: Engine, bits: Shared, n: int, m: int) -> Shared:

@@ -19,8 +19,7 @@ import numpy as np
 
 from offchain.engine.core import Engine, ProtocolAbort
 from offchain.hazmat.field import Vec
-from offchain.hazmat.shares import Shared
-from offchain.protocols.compare import weighted_sum
+from offchain.hazmat.shares import Shared, weighted_sum
 
 
 def input_bounded(engine: Engine, values: Vec | None, owner: int, count: int, bits: int) -> Shared:
@@ -42,7 +41,7 @@ def input_bounded(engine: Engine, values: Vec | None, owner: int, count: int, bi
             raise ProtocolAbort(f"input of org {owner}: a value is outside the int{bits} range")
         bit_values = f.from_ints((v >> i) & 1 for v in shifted for i in range(bits))
     b = _input_bits(engine, bit_values, owner, count * bits, f"the int{bits} range")
-    x = weighted_sum(engine, b, count, bits)
+    x = weighted_sum(f, b, count, bits)
     return engine.arith.add_public(x, f.from_ints([-offset] * count))
 
 
@@ -69,7 +68,7 @@ def input_bounded_widths(
     for w in sorted(set(widths)):  # the bits of all values of one width, element-major
         group = [j for j, wj in enumerate(widths) if wj == w]
         index = (starts[group][:, None] + np.arange(w)).ravel()
-        parts.append(weighted_sum(engine, b[index], len(group), w))
+        parts.append(weighted_sum(f, b[index], len(group), w))
         slots += group
     x = Shared.concat(parts)[np.argsort(np.asarray(slots))] if parts else b
     return engine.arith.add_public(x, f.from_ints([-o for o in offsets]))

@@ -10,18 +10,20 @@ an overflow gives wrong values, never a leak. Nothing is opened implicitly; only
 
 Probabilistic truncation (Catrina–Saxena, FC 2010), :func:`trunc_pr`: for signed ``<x>`` of
 ``l`` bits, open ``c = x + 2^(l-1) + r`` with a truncation pair ``(<r>, <r mod 2^m>)`` from the
-material (``r`` has ``l + kappa`` bits, ``kappa >= 40``, see :func:`trunc_mask_bits_for`), then
+material (``r`` has ``l + kappa`` bits, ``kappa >= 40``, see
+:func:`~offchain.preprocessing.widths.trunc_mask_bits_for`), then
 
     <x / 2^m>  ~  (x + 2^(l-1) - (c mod 2^m) + <r mod 2^m>) / 2^m - 2^(l-1-m),
 
 which equals ``floor(x / 2^m) + u`` with ``u = 1`` with probability ``(x mod 2^m) / 2^m``: the
 error is below one unit of the result and zero on average. One round, one opening and one
 truncation pair per element. All truncations here open values of at most ``l = bits + f``
-bits (a product before truncation), so a session deals its pairs as
-:func:`trunc_needs` says: ``trunc_bits = f``, ``trunc_mask_bits = trunc_mask_bits_for(bits +
-f, f, p_bits)`` (64 + 60 bits for 2^127 - 1, 64 + 64 for BN254).
+bits (a product before truncation), so a session deals its pairs as :func:`trunc_needs` says:
+the key :func:`~offchain.preprocessing.kinds.trunc_key` ``(f, bits + f)``, masks of
+``l + kappa`` bits (64 + 60 bits for 2^127 - 1, 64 + 64 for BN254). Several widths (fix32 and
+fix48 values, say) can share one session: each has its own key.
 
-Costs per element (``k`` = the edaBit width dealt, which must be at least ``bits``):
+Costs per element (``k`` = ``bits``, the width of the edaBits comparisons take):
 
 =================  ======  =================  ==================  ===============================
 operation          rounds  Beaver triples     truncation pairs    error (ulp = 2^-f)
@@ -44,11 +46,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from offchain.engine.core import Engine, ProtocolAbort
+from offchain.engine.core import Engine
 from offchain.hazmat.field import Field, Vec
 from offchain.hazmat.shares import Shared
-from offchain.preprocessing.material import MaterialError, Needs
-from offchain.preprocessing.widths import KAPPA, trunc_mask_bits_for
+from offchain.preprocessing.kinds import trunc_key
+from offchain.preprocessing.material import Needs
 from offchain.protocols.compare import from_low_bits, less_than, triples_for
 from offchain.protocols.inputs import input_bounded
 from offchain.sectypes.array import SecretArray, open_checked
@@ -71,13 +73,11 @@ DEFAULT_BITS = 48
 
 def trunc_needs(field: Field, count: int, f: int = DEFAULT_F, bits: int = DEFAULT_BITS) -> Needs:
     """The :class:`~offchain.preprocessing.material.Needs` for ``count`` truncation pairs serving
-    :class:`SecretFixed` values of ``f`` fractional and ``bits`` total bits over ``field``.
-    Add it to the job's other needs (``Needs.__add__``)."""
-    return Needs(
-        truncations=count,
-        trunc_bits=f,
-        trunc_mask_bits=trunc_mask_bits_for(bits + f, f, field.bits),
-    )
+    :class:`SecretFixed` values of ``f`` fractional and ``bits`` total bits over ``field``
+    (products of ``bits + f`` bits truncated by ``f``:
+    :func:`~offchain.preprocessing.kinds.trunc_key`). Add it to the job's other needs
+    (``Needs.__add__``)."""
+    return Needs(items={trunc_key(f, bits + f, field.bits): count})
 
 
 def trunc_pr(engine: Engine, x: Shared, m: int, width: int) -> Shared:
@@ -86,17 +86,14 @@ def trunc_pr(engine: Engine, x: Shared, m: int, width: int) -> Shared:
 
     Result: ``floor(x / 2^m)`` or ``floor(x / 2^m) + 1``, the latter with probability
     ``(x mod 2^m) / 2^m``; exact when ``2^m`` divides ``x``. One round, one opening (label
-    ``trunc``, MAC-checked at the next checkpoint), ``len(x)`` truncation pairs dealt for ``m``
-    bits (:class:`~offchain.exceptions.MaterialError` if too few or of another width).
-    The
-    opened ``c`` hides ``x`` up to statistical distance ``2^-(mask - width)``.
+    ``trunc``, MAC-checked at the next checkpoint), ``len(x)`` truncation pairs of the key
+    ``trunc_key(m, width, p_bits)`` (:class:`~offchain.exceptions.MaterialError` if too few or
+    none of that width were dealt; :class:`ProtocolAbort` if the field is too small). The
+    opened ``c`` hides ``x`` up to statistical distance ``2^-kappa``, ``kappa >= 40``.
     """
     f, ar = engine.field, engine.arith
-    trunc_mask_bits_for(width, m, f.bits)  # refuses a field too small for the mask
-    dealt = engine.material.trunc_mask_bits
-    if len(x) and not width + KAPPA <= dealt <= f.bits - 2:
-        raise ProtocolAbort("truncation masks are narrower than the statistical security needs")
-    r, r_low = engine.take_truncations(len(x), m)
+    # The pairs' masks are l + kappa bits wide (trunc_key): a field too small for that refuses.
+    r, r_low = engine.take_truncations(len(x), m, width)
     shift = 1 << (width - 1)
     shifted = ar.add_const(x, shift)
     (c,) = engine.open(ar.add(shifted, r), label="trunc")
@@ -269,19 +266,14 @@ class SecretFixed(FixedDivision, SecureArray):
     # -- comparisons ---------------------------------------------------------------------
 
     def _compare_width(self) -> int:
-        k = self.engine.material.k
-        if k < self.bits:
-            raise MaterialError(
-                f"edaBits were dealt for {k}-bit values; comparing fix{self.bits} numbers needs "
-                f"edaBits of k >= {self.bits} bits (Needs(k={self.bits}, mask_bits="
-                f"mask_bits_for({self.bits}, p_bits)))"
-            )
-        return k
+        # edaBits of this width (Needs keyed by edabit_key(bits, p_bits)): a session can hold
+        # several widths, so a comparison never borrows another width's.
+        return self.bits
 
     def __lt__(self, other: SecretFixed | PublicReal) -> SecretArray:
         """``[self < other]`` as a 0/1 :class:`SecretArray`: exact on the encoded values (a
         public operand is rounded to 2^-f first). Uses
-        :func:`offchain.protocols.compare.less_than` at the dealt edaBit width ``k >= bits``:
+        :func:`offchain.protocols.compare.less_than` at ``k = bits`` (edaBits of that width):
         ``1 + ceil(log2 k)`` rounds (7 for k = 48), ``triples_for(k)`` triples (88 for k = 48)
         and one edaBit per element."""
         o = self._secret(other)

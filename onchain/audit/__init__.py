@@ -8,7 +8,9 @@ contract made and the ones it could not make alone:
   service is registered and not a participant; the deadline is bounded; the job hash is the
   job file's (when given); every participant accepted before any material was committed;
 * every participant is a registered org; every batch was committed, with the material counts
-  the job needs (when given); all orgs committed inputs;
+  the job needs (when given: the whole vector compared, its layout that of
+  ``offchain.preprocessing.material.Needs.counts``, one entry group per kind and width of
+  material); all orgs committed inputs;
 * every checkpoint has one digest from each org, all equal, and sigma reveals that match their
   commitments, sum to 0 mod p and are not all zero (honest shares never are);
 * a checkpoint passed before any input (it vouches for the sacrifice, bit and mask checks),

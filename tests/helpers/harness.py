@@ -14,8 +14,8 @@ from chainmpc.faults import TamperingEngine, corrupt_triple
 from offchain.engine.core import CheckpointShare, Engine, Network
 from offchain.hazmat.field import BN254_SCALAR, Field, Mersenne127, PrimeField
 from offchain.preprocessing.dealer import Dealer
+from offchain.preprocessing.kinds import edabit_key
 from offchain.preprocessing.material import Needs, OrgMaterial
-from offchain.preprocessing.widths import mask_bits_for
 from offchain.transport.mesh import PeerNetwork, free_ports
 
 T = TypeVar("T")
@@ -39,13 +39,7 @@ def deal(
     """Material for ``n`` orgs: ``triples`` checked triples, ``masks_per_org`` masks each,
     ``edabits`` edaBits for ``k + 1``-bit comparisons; ``corrupt``: triple number ``corrupt``
     dealt with ``c = ab + 1`` (:func:`chainmpc.faults.corrupt_triple`)."""
-    needs = Needs(
-        triples=triples,
-        masks=(masks_per_org,) * n,
-        edabits=edabits,
-        k=k,
-        mask_bits=mask_bits_for(k, field.bits) if edabits else 0,
-    )
+    needs = Needs(triples, (masks_per_org,) * n, {edabit_key(k, field.bits): edabits})
     materials = Dealer(field, n).deal(1, needs)
     return materials if corrupt is None else corrupt_triple(materials, corrupt)
 
@@ -97,7 +91,7 @@ def prepare(engine: Engine, triples: int, t: int = 12345) -> None:
     """Prepare an engine as a session does: sacrifice-check ``triples`` for the program plus
     one per dealt mask bit, check those bits and the input masks, and MAC-check it all (between
     the peers)."""
-    assert engine.sacrifice(triples + len(engine.material.random_bits()), t) == 0
+    assert engine.sacrifice(triples + len(engine.material.random_bits()[1]), t) == 0
     assert engine.check_bits() == 0
     assert engine.check_masks(MASK_SEED)
     engine.check_between_peers()

@@ -8,12 +8,14 @@ from offchain.engine.core import Engine
 from offchain.mining.argmax import argmax
 from offchain.preprocessing.counting import count_needs
 from offchain.preprocessing.dealer import Dealer
+from offchain.preprocessing.kinds import edabit_key
 from offchain.preprocessing.material import MaterialError
 from offchain.protocols.compare import triples_for
 from offchain.sectypes.array import SecretArray, reveal, secret_input
 from tests.helpers.harness import FIELDS, MASK_SEED, chain_checkpoint, run_parties, sigma_sum
 
 FIELD = FIELDS["m127"]
+EDA32 = edabit_key(32, FIELD.bits)
 
 
 def program(e: Engine) -> list[SecretArray]:
@@ -32,9 +34,8 @@ def test_counted_needs_are_exactly_what_a_real_run_consumes() -> None:
     # bounded inputs: 32 bit inputs and 32 bit-test triples per value (9 values)
     assert needs.masks == (4 * 32, 4 * 32, 32)  # the job's; the check masks are the dealer's
     assert needs.dealt_masks == (4 * 32 + 1, 4 * 32 + 1, 33)
-    assert needs.edabits == 4 + 3
+    assert needs.items == ((EDA32, 4 + 3),)  # one width, no truncation pairs
     assert needs.triples == triples_for(32) * 7 + 4 + 1 + 2 * 3 + 9 * 32
-    assert needs.k == 32 and needs.truncations == 0
 
     def real(e: Engine):
         assert e.sacrifice(needs.checked_triples, 12345) == 0
@@ -48,7 +49,7 @@ def test_counted_needs_are_exactly_what_a_real_run_consumes() -> None:
             e.material.remaining_triples,
             len(e._checked[0]) - e._checked_used,  # checked triples not used by the job
             *(len(e.material.masks[o]) - e.material._cursor(f"masks/{o}").used for o in range(3)),
-            e.material.edabit_count - e.material._cursor("edabits").used,
+            e.material.remaining(EDA32),
         ]
         return out, with_nothing_left, cp
 
@@ -62,7 +63,7 @@ def test_counted_needs_are_exactly_what_a_real_run_consumes() -> None:
 
 def test_one_item_short_is_refused() -> None:
     needs = count_needs(program, 3, FIELD)
-    short_needs = replace(needs, edabits=needs.edabits - 1)
+    short_needs = replace(needs, items={EDA32: needs.count(EDA32) - 1})
     short = Dealer(FIELD, 3).deal(1, short_needs)
 
     def real(e: Engine):
@@ -89,7 +90,7 @@ def test_an_empty_comparison_does_not_change_the_counted_width() -> None:
         _ = flag < a  # a 1-bit result against 32-bit values compares at 32 bits
 
     needs = count_needs(prog, 2, FIELD)
-    assert (needs.k, needs.edabits) == (32, 9)
+    assert needs.items == ((EDA32, 9),)
 
 
 def test_counting_follows_the_reveal_rule() -> None:
@@ -104,5 +105,5 @@ def test_counting_follows_the_reveal_rule() -> None:
 
     needs = count_needs(prog, 2, FIELD)
     bounded = 2 * 32  # two bounded 32-bit inputs: their bits, and one bit-test triple per bit
-    assert (needs.masks, needs.edabits) == ((bounded, 0), 2)
+    assert (needs.masks, needs.items) == ((bounded, 0), ((EDA32, 2),))
     assert needs.triples == 2 * triples_for(32) + 2 + bounded

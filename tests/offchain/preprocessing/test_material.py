@@ -16,6 +16,7 @@ from offchain.hazmat.field import (
 )
 from offchain.preprocessing.cache import OrgCache, batch_hash, seal
 from offchain.preprocessing.dealer import Dealer
+from offchain.preprocessing.kinds import edabit_key, trunc_key
 from offchain.preprocessing.material import MaterialError, Needs, OrgMaterial
 from tests.helpers.harness import BN254, deal
 
@@ -82,11 +83,12 @@ def test_dealt_shares_reconstruct_with_valid_macs(field) -> None:
         assert all(len(m.own_masks) == 1 for m in mats)
         s = open_([m.mask_checks[owner] for m in mats])  # the extra check mask, authenticated
         assert field.to_ints(mats[owner].own_mask_check) == s
-    edabits = [m.take_edabits(3, 32) for m in mats]  # r recomputed locally from dealt bits
+    key = edabit_key(32, field.bits)
+    edabits = [m.take(key, 3) for m in mats]  # r recomputed locally from dealt bits
     r = open_([e[0] for e in edabits])
     bits = open_([e[1] for e in edabits])
-    dealt = open_([m.edabits for m in mats])
-    k, mask_bits = mats[0].k, mats[0].mask_bits
+    dealt = open_([m.bits[key] for m in mats])
+    k, mask_bits = key.width, key.bits
     assert set(dealt) <= {0, 1} and len(dealt) == 3 * mask_bits
     for j, v in enumerate(r):
         assert v == sum(b << i for i, b in enumerate(dealt[j * mask_bits : (j + 1) * mask_bits]))
@@ -94,13 +96,15 @@ def test_dealt_shares_reconstruct_with_valid_macs(field) -> None:
 
 
 def test_truncation_masks_agree_with_their_low_part(field) -> None:
-    needs = Needs(truncations=4, trunc_bits=16, trunc_mask_bits=80)
+    key = trunc_key(16, 40, field.bits)
+    needs = Needs(items={key: 4})
     mats = Dealer(field, 2).deal(1, needs)
-    pairs = [m.take_truncations(4, 16) for m in mats]
+    pairs = [m.take(key, 4) for m in mats]
     r = [sum(v) % field.p for v in zip(*(field.to_ints(p[0].x) for p in pairs), strict=True)]
     low = [sum(v) % field.p for v in zip(*(field.to_ints(p[1].x) for p in pairs), strict=True)]
-    assert all(x < 2**80 and x % 2**16 == y for x, y in zip(r, low, strict=True))
-    assert needs.bit_checks == 4 * 80 and needs.checked_triples == 320
+    assert key.bits == 40 + 64  # l + kappa, kappa = 64 in both fields for 40-bit values
+    assert all(x < 2**key.bits and x % 2**16 == y for x, y in zip(r, low, strict=True))
+    assert needs.bit_checks == 4 * 104 and needs.checked_triples == 416
 
 
 def test_material_round_trips_and_hides_secrets_in_repr(field) -> None:
@@ -142,15 +146,16 @@ def test_check_masks_are_dealt_per_owner_and_never_handed_out(field) -> None:
 
 def test_items_are_handed_out_once(field) -> None:
     mat = deal(2, 1, field=field, edabits=1)[0]
-    mat.take_triples(2 * (1 + mat.mask_bits))  # the job's triple + one per dealt bit, paired
+    key = edabit_key(32, field.bits)
+    mat.take_triples(2 * (1 + key.bits))  # the job's triple + one per dealt bit, paired
     with pytest.raises(MaterialError, match="0 left"):
         mat.take_triples(1)
     mat.take_masks(0, 1)
     with pytest.raises(MaterialError, match="0 left"):
         mat.take_masks(0, 1)
-    mat.take_edabits(1, 32)
+    mat.take(key, 1)
     with pytest.raises(MaterialError, match="0 left"):
-        mat.take_edabits(1, 32)
+        mat.take(key, 1)
 
 
 @pytest.fixture

@@ -18,8 +18,9 @@ from hypothesis import strategies as st
 from offchain.engine.core import Engine, ProtocolAbort
 from offchain.hazmat.field import Field
 from offchain.preprocessing.dealer import Dealer
+from offchain.preprocessing.kinds import Key, edabit_key
 from offchain.preprocessing.material import MaterialError, Needs, OrgMaterial
-from offchain.preprocessing.widths import mask_bits_for, trunc_mask_bits_for
+from offchain.preprocessing.widths import trunc_mask_bits_for
 from offchain.protocols.compare import triples_for
 from offchain.sectypes.array import reveal
 from offchain.sectypes.fixed import (
@@ -57,13 +58,7 @@ def materials(
     k: int = 48,
 ) -> list[OrgMaterial]:
     """``harness.deal`` plus truncation pairs for fix48.16."""
-    needs = Needs(
-        triples=triples,
-        masks=(masks,) * orgs,
-        edabits=edabits,
-        k=k,
-        mask_bits=mask_bits_for(k, field.bits) if edabits else 0,
-    )
+    needs = Needs(triples, (masks,) * orgs, {edabit_key(k, field.bits): edabits})
     if truncs:
         needs = needs + trunc_needs(field, truncs)
     return Dealer(field, orgs).deal(1, needs)
@@ -233,7 +228,7 @@ def test_comparisons_need_edabits_of_the_full_width(field: Field) -> None:
     def job(e: Engine):
         prepare(e, 0)
         x = secret_fixed_input_unchecked(e, [1.0] if e.index == 0 else None, 0, 1)
-        with pytest.raises(MaterialError, match="k >= 48"):
+        with pytest.raises(MaterialError, match="no edaBits for 48 bits were dealt"):
             _ = x < 2.0
         return True
 
@@ -327,9 +322,14 @@ def test_too_few_truncation_pairs_is_a_material_error(field: Field) -> None:
     def job(e: Engine):
         prepare(e, 3)
         a = secret_fixed_input_unchecked(e, [1.0, 2.0, 3.0] if e.index == 0 else None, 0, 3)
-        with pytest.raises(MaterialError, match="needs 3 more truncation pairs, 1 left"):
+        with pytest.raises(
+            MaterialError,
+            match="needs 3 more truncation pairs for 64-bit values by 16 bits, 1 left",
+        ):
             _ = a * 0.5
-        with pytest.raises(MaterialError, match="dealt for 16 bits, not 8"):
+        with pytest.raises(
+            MaterialError, match="no truncation pairs for 56-bit values by 8 bits were dealt"
+        ):
             SecretFixed(e, a.shared, f=8)[:1] * 0.5
         return True
 
@@ -345,7 +345,7 @@ def test_mask_width_and_too_small_fields() -> None:
     with pytest.raises(ValueError):
         trunc_mask_bits_for(16, 16, 254)
     needs = trunc_needs(FIELDS["m127"], 5)
-    assert (needs.truncations, needs.trunc_bits, needs.trunc_mask_bits) == (5, 16, 124)
+    assert needs.items == ((Key("truncs", 64, 16, 64 + 60), 5),)
 
 
 def test_encoding() -> None:
