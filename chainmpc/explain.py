@@ -1,6 +1,6 @@
 """Saying why a session aborted, and what the chain proves about whom.
 
-Only two abort reasons are proof against one org (PROTOCOLS.md, "Checkpoints and blame"): a
+Only two abort reasons are proof against one org (docs/protocols.md, "Checkpoints and blame"): a
 MAC-check share or output reveal that does not match that org's own commitment. A digest split
 or a failed MAC check proves that someone cheated, not who. A participant's abort is that
 org's claim: it is shown as a claim by the named org, never as a finding.

@@ -1,4 +1,4 @@
-"""The demo's and the tests' cheats, as wrappers around the honest code (DESIGN.md, "faults.py").
+"""The demo's and the tests' cheats, as wrappers around the honest code (docs/design.md, "Cheats").
 
 Nothing here is reachable from a real run: production code paths
 (:class:`offchain.engine.core.Engine`, :class:`offchain.preprocessing.dealer.Dealer`) have no
@@ -55,7 +55,7 @@ def _bump(engine: Engine, s: Shared, kind: str) -> Shared:
 def _shifted(mat: OrgMaterial, s: Shared, index: int, delta: int) -> Shared:
     """``mat``'s shares of the vector ``s`` with ``delta`` added to element ``index``, MACs kept
     consistent: org 0's value share moves by ``delta``, each org's MAC share by
-    ``alpha_i * delta`` (a public constant, added as PROTOCOLS.md's notation says)."""
+    ``alpha_i * delta`` (a public constant, added as docs/protocols.md's notation says)."""
     f = mat.field
     dx = f.from_ints([delta if (j == index and mat.org == 0) else 0 for j in range(len(s))])
     dm = f.from_ints([mat.alpha_i * delta if j == index else 0 for j in range(len(s))])

@@ -1,6 +1,6 @@
 """The local launcher: one process plays the admin, the service, every org and the auditor.
 
-It runs a session's phases in order (DESIGN.md, "Phases of one session"). Each org's off-chain
+It runs a session's phases in order (docs/design.md, "Phases of one session"). Each org's off-chain
 work runs in its own thread over real TCP channels on 127.0.0.1; chain transactions are sent
 between phases, each signed by the role it belongs to. After every chain step the launcher
 looks at the session's on-chain state and stops as soon as the contract has aborted it. An org

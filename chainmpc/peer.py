@@ -5,7 +5,7 @@ peer's own thread and talk only to the other peers. Chain steps (acceptance, com
 reveals, aborts) are separate methods, so the chain is touched at phase boundaries only. The
 peer learns the other orgs' encryption keys and endpoints from the on-chain registry, not from
 a side channel, and it checks every session parameter before it accepts the session
-(PROTOCOLS.md, "Session parameters").
+(docs/protocols.md, "Session parameters").
 """
 
 from __future__ import annotations

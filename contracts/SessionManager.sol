@@ -21,7 +21,7 @@ import {EmptyField, InvalidModulus, UnknownOrg, ZeroAddress} from "./utils/Error
 ///   Session parameters (job hash, participants, modulus, preprocessing service, deadline,
 ///   output length) are fixed at opening and bound, with the chain id, this contract's address
 ///   and the session id, into `paramsHash`. Every participant checks the parameters off-chain
-///   (PROTOCOLS.md, "Session parameters") and accepts that exact hash; the service may commit
+///   (docs/protocols.md, "Session parameters") and accepts that exact hash; the service may commit
 ///   preprocessing only after all have accepted. The contract itself enforces: registered,
 ///   distinct orgs (2 to MAX_PARTICIPANTS); a modulus on the consortium's allow-list (primality
 ///   is the admin's and the peers' concern, not the contract's); a registered service that is

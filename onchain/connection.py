@@ -2,7 +2,7 @@
 
 Every transaction is signed locally with eth-account and sent raw, with explicit EIP-1559
 fee fields, because a consortium's permissioned node (Besu/QBFT, geth/Clique) has no unlocked
-accounts and may not answer ``eth_maxPriorityFeePerGas`` (DESIGN.md, "Toolchain facts").
+accounts and may not answer ``eth_maxPriorityFeePerGas`` (docs/design.md, "Accounts and chains").
 Dev chains get the same treatment, so what the tests exercise is what production runs.
 """
 

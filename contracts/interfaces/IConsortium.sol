@@ -61,7 +61,7 @@ interface IConsortium {
     /// idempotent: allowing a modulus twice reverts `ModulusAlreadyAllowed`.
     /// @dev Only oddness and the lower bound `MIN_MODULUS` are checked, not primality (which
     /// cannot be checked cheaply): every participant and the auditor check primality off-chain
-    /// against their own fixed table of primes (PROTOCOLS.md, "Session parameters").
+    /// against their own fixed table of primes (docs/protocols.md, "Session parameters").
     /// @param modulus The modulus: odd and at least 2^64.
     function allowModulus(uint256 modulus) external;
 

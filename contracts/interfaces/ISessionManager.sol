@@ -217,7 +217,7 @@ interface ISessionManager {
     ) external returns (uint256 sessionId);
 
     /// @notice A participant accepts the session's parameters, once, in state Opened, after
-    /// checking them off-chain (PROTOCOLS.md, "Session parameters"). The caller passes the hash
+    /// checking them off-chain (docs/protocols.md, "Session parameters"). The caller passes the hash
     /// it computed itself from the parameters it checked; it must equal the stored
     /// `paramsHash`. The last acceptance moves the session to Accepted.
     /// @param sessionId The session.

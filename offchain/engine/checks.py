@@ -165,7 +165,7 @@ class MaterialChecks:
     # -- input masks -----------------------------------------------------------------------
 
     def check_masks(self, seed: bytes) -> bool:
-        """Check every dealt input mask against its owner's clear value (PROTOCOLS.md, "Input
+        """Check every dealt input mask against its owner's clear value (docs/protocols.md, "Input
         masks are checked before use"); False iff this org's own masks do not match.
 
         For each owner ``o`` with masks ``<r_{o,1}>..<r_{o,K}>`` (all dealt, taken or not) and
@@ -173,7 +173,7 @@ class MaterialChecks:
         compares ``u_o`` with the same sum over its clear values. ``rho`` is expanded from
         ``seed``, which the caller derives after the batch commitments are on-chain; ``s_o``
         hides the ``r``. The coefficients are independent (``from_seed``), not the powers
-        ``t^k`` of PROTOCOLS.md: a tightening, a wrong clear value passes with probability
+        ``t^k`` of docs/protocols.md: a tightening, a wrong clear value passes with probability
         ``1/p`` instead of ``K/p``. One round, one opening per owner (label "mask-check",
         MAC-checked at the next checkpoint; none if no org has masks), consuming only the
         ``s_o``; runs once per session (a second opening would leak a combination of the masks).

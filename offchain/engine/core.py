@@ -2,7 +2,7 @@
 
 The engine owns the org's MAC key share, its preprocessing material and the list of values
 opened but not yet MAC-checked. Everything is vectorised: one call handles a whole vector of
-values in one communication round. Its rules (PROTOCOLS.md):
+values in one communication round. Its rules (docs/protocols.md):
 
 * every opening enters the transcript and the pending MAC-check list;
 * the MAC-check coefficients come from the transcript digest, i.e. after the openings;

@@ -3,7 +3,7 @@
 Every value opened or broadcast in a session is folded into a hash chain. At each checkpoint
 every org posts its digest on-chain; the contract aborts unless all agree, so no org can have
 shown different values to different orgs. The MAC check's random coefficients are derived from
-the digest, i.e. only after every value they test is fixed (PROTOCOLS.md, "MAC check").
+the digest, i.e. only after every value they test is fixed (docs/protocols.md, "MAC check").
 """
 
 from __future__ import annotations

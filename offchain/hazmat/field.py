@@ -1,6 +1,7 @@
 """Prime fields for the SPDZ engine: vectors of elements, their arithmetic and wire encoding.
 
-A session's modulus is a parameter recorded on-chain (DESIGN.md, "Field"). Two fields matter:
+A session's modulus is a parameter recorded on-chain (docs/design.md, "Off-chain engine").
+Two fields matter:
 
 * :class:`Mersenne127` — p = 2^127 - 1, backed by compiled numba kernels
   (:mod:`offchain.hazmat.m127`) on ``uint64`` arrays of shape ``(N, 2)``; fast, and wide enough
@@ -8,7 +9,7 @@ A session's modulus is a parameter recorded on-chain (DESIGN.md, "Field"). Two f
 * :class:`PrimeField` — a prime of at least 64 bits, on NumPy object arrays of Python ints; used
   for the BN254 scalar field, whose elements Ethereum's precompiles understand.
 
-A session runs only on a modulus from :data:`KNOWN_PRIMES` (PROTOCOLS.md, "Session parameters":
+A session runs only on a modulus from :data:`KNOWN_PRIMES` (docs/protocols.md, "Session parameters":
 a fixed table, never merely "odd"): :func:`field_for` and :func:`check_modulus` refuse the rest.
 
 Both expose the same vector interface, so the protocols never ask which one they run on. A

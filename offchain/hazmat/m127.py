@@ -13,8 +13,8 @@ untrusted data, :func:`from_bytes` and :func:`from_ints`, check or reduce.
 
 Why
 ---
-NumPy has no 128-bit integers and Python ints cost ~5 M mul/s (see ``DESIGN.md``, section
-"Field"). The kernels here are numba ``@njit`` loops; the modular operations are small
+NumPy has no 128-bit integers and Python ints cost ~5 M mul/s (see ``docs/design.md``, section
+"Off-chain engine"). The kernels here are numba ``@njit`` loops; the modular operations are small
 ``numba.extending.intrinsic`` functions that emit LLVM ``i128`` code, so the 64x64 -> 128-bit
 partial products become single hardware multiplies. Reduction uses the Mersenne shape:
 ``2^127 = 1 (mod p)``, so ``x = h * 2^127 + l`` reduces to ``h + l``.

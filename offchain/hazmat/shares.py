@@ -3,7 +3,7 @@
 Org i holds, for a vector of secrets ``x``, the pair of vectors ``(x_i, m_i)`` with
 ``sum x_i = x`` and ``sum m_i = alpha * x``, where ``alpha = sum alpha_i`` is the session's MAC
 key that nobody holds whole. Linear operations are local; a public constant is added by org 0
-to its value share and by every org as ``alpha_i * c`` to its MAC share (PROTOCOLS.md).
+to its value share and by every org as ``alpha_i * c`` to its MAC share (docs/protocols.md).
 
 Nothing here talks to other orgs or checks anything: misuse (opening without a MAC check,
 reusing a mask) is prevented one layer up, in :mod:`offchain.engine.core`.

@@ -2,7 +2,7 @@
 
 Per session the dealer draws a fresh MAC key ``alpha`` and deals what :class:`Needs` asks for
 (see :mod:`offchain.preprocessing.material` for the kinds of material and their format). It keeps
-nothing after :meth:`Dealer.deal` returns (DESIGN.md, "Trust model"); a dealer may cheat, which
+nothing after :meth:`Dealer.deal` returns (docs/threat-model.md); a dealer may cheat, which
 the orgs' checks catch before any of its material is used (:mod:`offchain.engine.checks`).
 """
 

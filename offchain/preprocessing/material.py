@@ -14,7 +14,7 @@ so ``r`` and its low part agree by construction, and a dealer can cheat on them 
 a "bit" that is not 0 or 1 — which :meth:`~offchain.engine.core.Engine.check_bits` catches
 before use, over the bits of every kind and width at once, with one checked triple per bit
 (``Needs.bit_checks``). The dealer (:mod:`offchain.preprocessing.dealer`) keeps nothing after
-it has dealt (DESIGN.md, "Trust model").
+it has dealt (docs/threat-model.md).
 
 Material is handed out through cursors that only move forward, so an item can be taken once.
 The wire/disk format is binary: :data:`MAGIC` (which names the format's version), a JSON header
@@ -77,7 +77,7 @@ class Needs:
     @property
     def dealt_masks(self) -> tuple[int, ...]:
         """Masks the dealer deals per owner: the job's, plus one check mask ``<s>`` for each
-        owner that has any (PROTOCOLS.md, "Input masks are checked before use")."""
+        owner that has any (docs/protocols.md, "Input masks are checked before use")."""
         return tuple(m + 1 if m else 0 for m in self.masks)
 
     def counts(self) -> list[int]:

@@ -1,4 +1,4 @@
-"""The auditor's checks of a session's parameters (PROTOCOLS.md, "Session parameters").
+"""The auditor's checks of a session's parameters (docs/protocols.md, "Session parameters").
 
 The auditor re-derives these on its own code path: its own table of primes (tested with
 gmpy2, not taken from the peers' code), the parameters hash recomputed from the opening event,

@@ -1,4 +1,4 @@
-"""Unit tests of the peer's parameter checks (PROTOCOLS.md, "Session parameters"): every
+"""Unit tests of the peer's parameter checks (docs/protocols.md, "Session parameters"): every
 parameter an org relies on is refused when it is not what the org expects. The registry is a
 stub here; the end-to-end refusals run on a chain in test_soundness.py."""
 
