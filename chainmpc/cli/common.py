@@ -6,9 +6,11 @@ from __future__ import annotations
 import re
 import sys
 import tempfile
+import time
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
+import click
 from eth_utils import is_checksum_address
 from rich.console import Console
 from rich.markup import escape
@@ -16,7 +18,8 @@ from web3 import Web3
 from web3.exceptions import Web3Exception
 
 from chainmpc.exceptions import ServiceError
-from chainmpc.launcher import FUNDING
+from chainmpc.jobs.base import Job
+from chainmpc.launcher import FUNDING, Outcome, Roles, run_session
 from offchain.engine.core import ProtocolAbort
 from offchain.preprocessing.material import MaterialError
 from offchain.transport.mesh import TransportError
@@ -37,6 +40,45 @@ SESSION_FAILURES = (
     ProtocolAbort,
     TransportError,
 )
+
+#: ``--rpc`` of the commands that run a whole session on this machine (``demo``, ``run``).
+local_rpc_option = click.option(
+    "--rpc",
+    metavar="URL",
+    help="JSON-RPC node (ganache, anvil, hardhat node, ...). "
+    "Default: an embedded in-process chain.",
+)
+
+
+def run_locally(
+    chain: Chain,
+    job: Job,
+    roles: Roles | None = None,
+    workdir: Path | None = None,
+    inputs: list[Any] | None = None,
+) -> Outcome:
+    """Run one session of ``job`` on ``chain`` with every org on this machine, printing each
+    phase with the time elapsed; a failure past the argument checks ends in one line."""
+    console.print(f"chain: {chain.description}")
+    start = time.perf_counter()
+    try:
+        return run_session(
+            chain,
+            job,
+            roles,
+            workdir,
+            progress=lambda m: console.print(f"[dim]{time.perf_counter() - start:6.2f}s[/] {m}"),
+            inputs=inputs,
+        )
+    except SESSION_FAILURES as exc:
+        fail(f"{type(exc).__name__}: {exc}")
+
+
+def print_aborted(outcome: Outcome) -> None:
+    """Say that the session was aborted on-chain, why, and what each org reported."""
+    console.print(f"[bold red]session aborted on-chain:[/] {outcome.message}")
+    for line in outcome.errors:
+        console.print(f"  [red]{line}[/]")
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 
 import click
@@ -12,29 +11,26 @@ from rich.table import Table
 
 from chainmpc.cheats import CHEATS, roles_for
 from chainmpc.cli.common import (
-    SESSION_FAILURES,
     can_fund_session,
     connect_or_fail,
     console,
     fail,
+    local_rpc_option,
+    print_aborted,
+    run_locally,
     writable_dir,
     writable_file,
 )
 from chainmpc.cli.report import print_audit
 from chainmpc.exceptions import InputError
 from chainmpc.jobs.sum_product import MAX_ORGS, MIN_ORGS, SumProductJob, check_value
-from chainmpc.launcher import Outcome, run_session
+from chainmpc.launcher import Outcome
 
 DEFAULT_INPUTS = (12, -7, 30, 5, 9, 2, -3)
 
 
 @click.command()
-@click.option(
-    "--rpc",
-    metavar="URL",
-    help="JSON-RPC node (ganache, anvil, hardhat node, ...). "
-    "Default: an embedded in-process chain.",
-)
+@local_rpc_option
 @click.option(
     "--orgs",
     type=int,
@@ -98,18 +94,7 @@ def demo(
     can_fund_session(chain, orgs, "the demo")
     if workdir is not None:
         workdir.mkdir(exist_ok=True)
-    console.print(f"chain: {chain.description}")
-    start = time.perf_counter()
-    try:
-        outcome = run_session(
-            chain,
-            job,
-            roles_for(cheat, cheater - 1),
-            workdir,
-            progress=lambda m: console.print(f"[dim]{time.perf_counter() - start:6.2f}s[/] {m}"),
-        )
-    except SESSION_FAILURES as exc:
-        fail(f"{type(exc).__name__}: {exc}")
+    outcome = run_locally(chain, job, roles_for(cheat, cheater - 1), workdir)
     _print_outcome(outcome, rpc)
     if json_path:
         json_path.write_text(json.dumps(_outcome_json(outcome), indent=2) + "\n")
@@ -150,9 +135,7 @@ def _print_outcome(o: Outcome, rpc: str | None) -> None:
             f"({status} the plaintext computation)"
         )
     else:
-        console.print(f"[bold red]session aborted on-chain:[/] {o.message}")
-        for line in o.errors:
-            console.print(f"  [red]{line}[/]")
+        print_aborted(o)
     if o.audit is not None:
         print_audit(o.audit)
     if rpc:

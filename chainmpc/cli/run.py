@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -14,18 +13,20 @@ from rich.markup import escape
 from rich.table import Table
 
 from chainmpc.cli.common import (
-    SESSION_FAILURES,
     can_fund_session,
     connect_or_fail,
     console,
     fail,
+    local_rpc_option,
+    print_aborted,
+    run_locally,
     writable_dir,
 )
 from chainmpc.cli.report import print_audit
 from chainmpc.exceptions import InputError
 from chainmpc.jobs.base import Job
 from chainmpc.jobs.registry import KINDS, load_job
-from chainmpc.launcher import Outcome, run_session
+from chainmpc.launcher import Outcome
 from onchain.commitments import job_hash
 
 _JOB_FILE = click.Path(dir_okay=False, exists=True, path_type=Path)
@@ -33,12 +34,7 @@ _JOB_FILE = click.Path(dir_okay=False, exists=True, path_type=Path)
 
 @click.command("run")
 @click.argument("job_file", metavar="JOB.toml", type=_JOB_FILE)
-@click.option(
-    "--rpc",
-    metavar="URL",
-    help="JSON-RPC node (ganache, anvil, hardhat node, ...). "
-    "Default: an embedded in-process chain.",
-)
+@local_rpc_option
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
@@ -65,22 +61,10 @@ def run(job_file: Path, rpc: str | None, out: Path) -> None:
     chain = connect_or_fail(rpc)
     can_fund_session(chain, job.orgs, f"running {job.spec.name!r}")
     out.mkdir(parents=True, exist_ok=True)
-    console.print(f"chain: {chain.description}")
-    start = time.perf_counter()
-    try:
-        outcome = run_session(
-            chain,
-            job,
-            progress=lambda m: console.print(f"[dim]{time.perf_counter() - start:6.2f}s[/] {m}"),
-            inputs=inputs,
-        )
-    except SESSION_FAILURES as exc:
-        fail(f"{type(exc).__name__}: {exc}")
+    outcome = run_locally(chain, job, inputs=inputs)
     del inputs  # every org's data: not kept past the session
     if outcome.result is None:
-        console.print(f"[bold red]session aborted on-chain:[/] {outcome.message}")
-        for line in outcome.errors:
-            console.print(f"  [red]{line}[/]")
+        print_aborted(outcome)
     else:
         doc = result_json(job, outcome, chain.w3.eth.chain_id)
         (out / "result.json").write_text(json.dumps(doc, indent=2) + "\n")
