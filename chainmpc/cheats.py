@@ -1,6 +1,6 @@
 """The demo's cheats (``chainmpc demo --cheat KIND``): which role misbehaves, and how.
 
-Each kind is a :class:`~chainmpc.launcher.Roles` value that swaps one role's class for a
+Each kind is a :class:`~chainmpc.roles.launcher.Roles` value that swaps one role's class for a
 cheating wrapper (engine and dealer wrappers live in :mod:`chainmpc.faults`; the chain-level
 ones here). Nothing in the launcher, the peer or the service knows about cheats.
 
@@ -15,8 +15,8 @@ from functools import partial
 from typing import Any
 
 from chainmpc.faults import CheatingDealer, TamperingEngine
-from chainmpc.launcher import Roles
-from chainmpc.peer import OrgPeer
+from chainmpc.roles.launcher import Roles
+from chainmpc.roles.peer import OrgPeer
 from offchain.engine.core import Engine
 
 MASK_SHIFT = 1000  # what the cheating service adds to the victim's input
@@ -115,11 +115,11 @@ def roles_for(kind: str | None, cheater: int) -> Roles:
 
 def _service_main(argv: list[str]) -> None:
     """``python -m chainmpc.cheats KIND CHEATER preprocess ...``: the service, cheating."""
-    import chainmpc.service
+    import chainmpc.roles.service
     from chainmpc.cli import main
 
     kind, cheater, *rest = argv
-    chainmpc.service.DEALER = _dealer(kind, int(cheater))
+    chainmpc.roles.service.DEALER = _dealer(kind, int(cheater))
     main(rest)
 
 

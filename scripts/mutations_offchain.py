@@ -76,7 +76,7 @@ OFFCHAIN: list[Mutation] = [
     ),
     Mutation(
         "peer: the final acceptance of the output skipped",
-        "chainmpc/peer.py",
+        "chainmpc/roles/peer.py",
         'self._engine.accept_opened(shared, self.field.from_ints(values), "output")',
         "pass",
         (DEMO + "[embedded-output]",),
@@ -192,7 +192,7 @@ OFFCHAIN: list[Mutation] = [
     ),
     Mutation(
         "peer: constant sacrifice challenge",
-        "chainmpc/peer.py",
+        "chainmpc/roles/peer.py",
         '(t,) = challenge(self.field.p, self.tag, b"sacrifice", *hashes, count=1)',
         '(t,) = challenge(self.field.p, self.tag, b"sacrifice", count=1)',
         (

@@ -19,7 +19,7 @@ from web3.exceptions import Web3Exception
 
 from chainmpc.exceptions import ServiceError
 from chainmpc.jobs.base import Job
-from chainmpc.launcher import FUNDING, Outcome, Roles, run_session
+from chainmpc.roles.launcher import FUNDING, Outcome, Roles, run_session
 from offchain.engine.core import ProtocolAbort
 from offchain.preprocessing.material import MaterialError
 from offchain.transport.mesh import TransportError

@@ -20,15 +20,15 @@ from chainmpc.cli.common import (
     fail,
     writable_dir,
 )
-from chainmpc.deployment import deploy
 from chainmpc.exceptions import InputError, ServiceError
 from chainmpc.jobs.registry import load_job
-from chainmpc.service import preprocess as preprocess_session
+from chainmpc.roles.deployment import deploy
+from chainmpc.roles.service import preprocess as preprocess_session
 from offchain.preprocessing.material import MaterialError
 from onchain.transactions import Sender, TransactionError, TxLog
 
 #: Gas bound for the admin's balance check (measured: deploying takes about 3.6M gas). The
-#: service checks its own balance before dealing (chainmpc/service.py).
+#: service checks its own balance before dealing (chainmpc/roles/service.py).
 DEPLOY_GAS = 5_000_000
 
 

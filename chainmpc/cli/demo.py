@@ -24,7 +24,7 @@ from chainmpc.cli.common import (
 from chainmpc.cli.report import print_audit
 from chainmpc.exceptions import InputError
 from chainmpc.jobs.sum_product import MAX_ORGS, MIN_ORGS, SumProductJob, check_value
-from chainmpc.launcher import Outcome
+from chainmpc.roles.launcher import Outcome
 
 DEFAULT_INPUTS = (12, -7, 30, 5, 9, 2, -3)
 

@@ -26,7 +26,7 @@ from chainmpc.cli.report import print_audit
 from chainmpc.exceptions import InputError
 from chainmpc.jobs.base import Job
 from chainmpc.jobs.registry import KINDS, load_job
-from chainmpc.launcher import Outcome
+from chainmpc.roles.launcher import Outcome
 from onchain.commitments import job_hash
 
 _JOB_FILE = click.Path(dir_okay=False, exists=True, path_type=Path)

@@ -14,8 +14,8 @@ import pytest
 from chainmpc.cheats import roles_for
 from chainmpc.exceptions import SessionAborted
 from chainmpc.jobs.sum_product import SumProductJob
-from chainmpc.launcher import Roles, Run, run_session
-from chainmpc.peer import OrgPeer
+from chainmpc.roles.launcher import Roles, Run, run_session
+from chainmpc.roles.peer import OrgPeer
 from offchain.engine.core import Engine, ProtocolAbort
 from offchain.hazmat.field import BN254_SCALAR
 from onchain.audit import Auditor
@@ -222,7 +222,7 @@ class LyingCounts:
 
 
 def test_material_counts_unlike_the_job_are_refused(run: Run) -> None:
-    from chainmpc.service import preprocess
+    from chainmpc.roles.service import preprocess
 
     open_session(run)
     run.accept()

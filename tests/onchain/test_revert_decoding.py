@@ -12,7 +12,7 @@ from eth_account import Account
 from eth_utils import keccak
 
 from chainmpc.cli import main
-from chainmpc.deployment import Deployment, deploy
+from chainmpc.roles.deployment import Deployment, deploy
 from offchain.hazmat.field import KNOWN_PRIMES
 from onchain.connection import Chain, connect
 from onchain.transactions import Sender, TransactionError, TxLog

@@ -11,7 +11,7 @@ import pytest
 
 from chainmpc.cheats import roles_for
 from chainmpc.jobs.sum_product import SumProductJob
-from chainmpc.launcher import run_session
+from chainmpc.roles.launcher import run_session
 from offchain.hazmat.field import BN254_SCALAR
 from onchain.audit import Auditor
 from onchain.clients import AbortClaim, AbortReason, SessionClient, State

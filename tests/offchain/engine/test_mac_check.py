@@ -17,7 +17,7 @@ import pytest
 from chainmpc.exceptions import SessionAborted
 from chainmpc.faults import corrupt_triple
 from chainmpc.jobs.sum_product import SumProductJob
-from chainmpc.launcher import Roles, Run
+from chainmpc.roles.launcher import Roles, Run
 from offchain.engine.core import Engine
 from offchain.engine.transcript import challenge
 from offchain.hazmat.field import Vec

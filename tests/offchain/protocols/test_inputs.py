@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from chainmpc.jobs.sum_product import SumProductJob
-from chainmpc.launcher import Roles, run_session
+from chainmpc.roles.launcher import Roles, run_session
 from offchain.engine.core import Engine, ProtocolAbort
 from offchain.hazmat.field import Vec
 from offchain.preprocessing.counting import count_needs

@@ -10,7 +10,7 @@ import pytest
 
 from chainmpc.exceptions import ParameterError
 from chainmpc.jobs.sum_product import SumProductJob
-from chainmpc.peer import MAX_SESSION_SECONDS, check_parameters, session_tag
+from chainmpc.roles.peer import MAX_SESSION_SECONDS, check_parameters, session_tag
 from offchain.hazmat.field import BN254_SCALAR, MERSENNE_127
 from onchain.clients import SessionInfo, State
 from onchain.commitments import job_hash, session_params_hash

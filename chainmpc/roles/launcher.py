@@ -28,12 +28,12 @@ from eth_account import Account
 from nacl.public import PrivateKey
 from web3 import Web3
 
-from chainmpc.deployment import deploy
 from chainmpc.exceptions import ParameterError, SessionAborted
 from chainmpc.explain import explain_abort
 from chainmpc.jobs.base import Job
-from chainmpc.peer import OrgIdentity, OrgPeer, claim_for
-from chainmpc.service import preprocess, run_service_process
+from chainmpc.roles.deployment import deploy
+from chainmpc.roles.peer import OrgIdentity, OrgPeer, claim_for
+from chainmpc.roles.service import preprocess, run_service_process
 from offchain.engine.core import Engine, ProtocolAbort
 from offchain.hazmat.field import BN254_SCALAR, Field, FieldError, field_for
 from offchain.preprocessing.dealer import Dealer

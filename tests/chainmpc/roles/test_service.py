@@ -12,8 +12,8 @@ from eth_account import Account
 from nacl.public import PrivateKey
 from web3 import Web3
 
-from chainmpc.deployment import deploy
 from chainmpc.jobs.sum_product import SumProductJob
+from chainmpc.roles.deployment import deploy
 from offchain.hazmat.field import BN254_SCALAR
 from offchain.preprocessing.cache import OrgCache
 from onchain.clients import State
