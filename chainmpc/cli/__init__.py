@@ -1,5 +1,5 @@
 """The ``chainmpc`` command line: ``demo``, ``run``, ``jobs``, ``job hash``, ``deploy``,
-``preprocess``, ``describe-job``, ``audit``.
+``preprocess``, ``describe-job``, ``audit``, ``keys new``, ``keys show``.
 
 Every argument of every command is checked before the first transaction: an error a user can
 cause (a malformed option, a missing or unwritable path, a malformed address or one without a
@@ -8,7 +8,8 @@ unusable RPC node) ends in one line naming the problem and a non-zero exit, with
 
 One module per command group: :mod:`chainmpc.cli.demo`, :mod:`chainmpc.cli.run` (``run``,
 ``jobs``, ``job hash``), :mod:`chainmpc.cli.consortium`
-(``deploy``, ``preprocess``), :mod:`chainmpc.cli.audit` (``audit``, ``describe-job``).
+(``deploy``, ``preprocess``), :mod:`chainmpc.cli.audit` (``audit``, ``describe-job``),
+:mod:`chainmpc.cli.keys` (``keys new``, ``keys show``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from chainmpc.cli.audit import audit, describe_job
 from chainmpc.cli.common import fail
 from chainmpc.cli.consortium import deploy_cmd, preprocess
 from chainmpc.cli.demo import demo
+from chainmpc.cli.keys import keys_group
 from chainmpc.cli.run import job_group, jobs, run
 from chainmpc.exceptions import ChainmpcError
 from offchain.exceptions import OffchainError
@@ -62,7 +64,17 @@ def main() -> None:
     """Privacy-preserving data mining with SPDZ MPC and an Ethereum audit trail."""
 
 
-for _command in (demo, run, jobs, job_group, deploy_cmd, preprocess, audit, describe_job):
+for _command in (
+    demo,
+    run,
+    jobs,
+    job_group,
+    deploy_cmd,
+    preprocess,
+    audit,
+    describe_job,
+    keys_group,
+):
     main.add_command(_command)
 
 __all__ = ["main"]
