@@ -1,9 +1,8 @@
-"""Field encoding, dealt material, and each org's sealed cache (real files)."""
+"""Field encoding and dealt material (the sealed cache: test_cache.py)."""
 
 from __future__ import annotations
 
 import pytest
-from nacl.public import PrivateKey
 
 from offchain.hazmat.field import (
     BN254_SCALAR,
@@ -14,7 +13,6 @@ from offchain.hazmat.field import (
     check_modulus,
     field_for,
 )
-from offchain.preprocessing.cache import OrgCache, batch_hash, seal
 from offchain.preprocessing.dealer import Dealer
 from offchain.preprocessing.kinds import edabit_key, trunc_key
 from offchain.preprocessing.material import MaterialError, Needs, OrgMaterial
@@ -156,48 +154,3 @@ def test_items_are_handed_out_once(field) -> None:
     mat.take(key, 1)
     with pytest.raises(MaterialError, match="0 left"):
         mat.take(key, 1)
-
-
-@pytest.fixture
-def delivered(tmp_path):
-    key = PrivateKey.generate()
-    mat = deal(2, 1)[0]
-    sealed = seal(mat, bytes(key.public_key))
-    cache = OrgCache(tmp_path / "org1")
-    cache.deliver(1, sealed)
-    return cache, key, mat, batch_hash(sealed)
-
-
-def test_cache_delivers_verifies_and_decrypts(delivered) -> None:
-    cache, key, mat, h = delivered
-    assert cache.consume(1, h, key).to_bytes() == mat.to_bytes()
-
-
-def test_consumed_batch_is_refused(delivered) -> None:
-    cache, key, _, h = delivered
-    cache.consume(1, h, key)
-    with pytest.raises(MaterialError, match="already consumed"):
-        cache.consume(1, h, key)
-
-
-def test_edited_cache_file_is_rejected_before_use(delivered) -> None:
-    cache, key, _, h = delivered
-    path = cache.path(1)
-    data = bytearray(path.read_bytes())
-    data[40] ^= 1
-    path.write_bytes(bytes(data))
-    with pytest.raises(MaterialError, match="does not match its on-chain commitment"):
-        cache.consume(1, h, key)
-
-
-def test_batch_for_another_key_does_not_decrypt(delivered) -> None:
-    cache, _, _, h = delivered
-    with pytest.raises(MaterialError, match="does not decrypt"):
-        cache.consume(1, h, PrivateKey.generate())
-
-
-def test_delivery_never_overwrites(delivered) -> None:
-    cache, _, _, _ = delivered
-    with pytest.raises(MaterialError, match="already here"):
-        cache.deliver(1, b"other")
-    assert not cache.path(1).with_suffix(".tmp").exists()
