@@ -4,7 +4,7 @@ checks, bounded input, field (see ``scripts/mutations.py``).
 
 from __future__ import annotations
 
-from mutation_base import DEMO, ENGINE, SOUND, Mutation, off
+from mutation_base import CACHE, DELIVERY, DEMO, ENGINE, SOUND, Mutation, off
 
 OFFCHAIN: list[Mutation] = [
     # -- transport ------------------------------------------------------------------------
@@ -30,20 +30,82 @@ OFFCHAIN: list[Mutation] = [
         "sectypes.secret_input_unchecked(engine, values, owner, len(widths), 127)",
         ("tests/offchain/mining/test_stats.py",),
     ),
-    # -- cache ----------------------------------------------------------------------------
+    # -- cache and outbox (offchain/preprocessing/cache.py) -------------------------------
     Mutation(
         "cache: batch hash not checked",
         "offchain/preprocessing/cache.py",
         "if batch_hash(sealed) != expected_hash:",
         "if False:",
-        ("tests/offchain/preprocessing/test_material.py",),
+        (CACHE + "test_edited_file_is_rejected_and_left_for_inspection",),
     ),
     Mutation(
-        "cache: batch not consumed (reusable)",
+        "cache: batch not consumed (ledger entry not exclusive, reusable)",
         "offchain/preprocessing/cache.py",
-        "os.rename(source, taken)",
-        "os.link(source, taken)",
-        ("tests/offchain/preprocessing/test_material.py",),
+        "_LEDGER_FLAGS = os.O_CREAT | os.O_EXCL | os.O_WRONLY",
+        "_LEDGER_FLAGS = os.O_CREAT | os.O_WRONLY",
+        (CACHE + "test_restoring_a_consumed_file_does_not_replay_it",),
+    ),
+    Mutation(
+        "cache: consumption recorded by file name, not by batch hash",
+        "offchain/preprocessing/cache.py",
+        "ledger = self._ledger / expected_hash.hex()",
+        'ledger = self._ledger / f"{deployment}-{session}"',
+        (CACHE + "test_the_same_bytes_under_another_name_do_not_replay",),
+    ),
+    off(
+        "cache: a received batch kept without its hash check",
+        "offchain/preprocessing/cache.py",
+        "expected_hash is not None and digest.digest() != expected_hash",
+        (
+            CACHE + "test_bytes_that_miss_the_commitment_never_become_the_entry",
+            DELIVERY + "test_tampered_bytes_are_rejected_and_the_cache_stays_empty",
+        ),
+    ),
+    Mutation(
+        "cache: a failed write leaves its temporary file",
+        "offchain/preprocessing/cache.py",
+        "tmp.unlink(missing_ok=True)",
+        "pass",
+        (CACHE + "test_a_failed_write_leaves_nothing",),
+    ),
+    Mutation(
+        "outbox: session claim not exclusive",
+        "offchain/preprocessing/cache.py",
+        "_CLAIM_FLAGS = os.O_CREAT | os.O_EXCL | os.O_WRONLY",
+        "_CLAIM_FLAGS = os.O_CREAT | os.O_WRONLY",
+        (
+            CACHE + "test_only_one_service_deals_a_session",
+            CACHE + "test_claim_is_exclusive_across_processes",
+        ),
+    ),
+    Mutation(
+        "outbox: a failed dealing keeps its half-put batches",
+        "offchain/preprocessing/cache.py",
+        "for put in self._held.pop(key):\n                put.unlink(missing_ok=True)",
+        "self._held.pop(key)",
+        (CACHE + "test_a_failed_dealing_rolls_back_its_batches_and_claim",),
+    ),
+    # -- delivery over the network (chainmpc/roles/delivery.py) ---------------------------
+    off(
+        "delivery: request signer not checked against the org in the path",
+        "chainmpc/roles/delivery.py",
+        "signer != org",
+        (
+            DELIVERY + "test_a_wrong_signer_is_refused",
+            DELIVERY + "test_an_org_cannot_fetch_another_orgs_batch",
+        ),
+    ),
+    off(
+        "delivery: request timestamp freshness not checked",
+        "chainmpc/roles/delivery.py",
+        "abs(time.time() - int(stamp)) > FRESHNESS",
+        (DELIVERY + "test_a_stale_or_future_timestamp_is_refused",),
+    ),
+    off(
+        "delivery: the service's authorize() not asked",
+        "chainmpc/roles/delivery.py",
+        "not self.server.authorize(deployment, session, org)",
+        (DELIVERY + "test_an_org_the_service_does_not_authorize_is_refused_at_once",),
     ),
     # -- MAC check: coefficients, transcript, openings ------------------------------------
     Mutation(
