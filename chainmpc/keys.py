@@ -118,9 +118,12 @@ def _exists(path: Path) -> InputError:
     return InputError(f"{path}: {what}; refusing to write a secret file there")
 
 
-def new_keys(path: Path, passphrase: str, *, strength: str = "moderate") -> KeyPair:
-    """Generate a fresh account and X25519 key, write them to a new key file at ``path``
-    (refused if it exists) encrypted under ``passphrase``, and return them.
+def new_keys(
+    path: Path, passphrase: str, *, strength: str = "moderate", keys: KeyPair | None = None
+) -> KeyPair:
+    """Generate a fresh account and X25519 key (or take ``keys``: the one-machine launcher
+    hands its throwaway roles' keys to their processes this way), write them to a new key file
+    at ``path`` (refused if it exists) encrypted under ``passphrase``, and return them.
 
     ``strength`` is ``"moderate"`` for real keys or ``"interactive"`` for throwaway ones (see
     :data:`STRENGTHS` for what each costs)."""
@@ -131,7 +134,7 @@ def new_keys(path: Path, passphrase: str, *, strength: str = "moderate") -> KeyP
     if os.path.lexists(path):  # early, before the slow key derivations; open re-checks
         raise _exists(path)
     scrypt_n, opslimit, memlimit = STRENGTHS[strength]
-    keys = KeyPair(Account.create(), PrivateKey.generate())
+    keys = keys or KeyPair(Account.create(), PrivateKey.generate())
     secret = passphrase.encode()
     salt = nacl.utils.random(argon2id.SALTBYTES)
     box_secret = argon2id.kdf(

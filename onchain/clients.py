@@ -159,6 +159,12 @@ class ConsortiumClient:
         """Whether ``address`` is a registered org."""
         return call(self.contract.functions.isOrg(address), self.abi)
 
+    def orgs(self) -> dict[str, str]:
+        """Every registered org: name -> address."""
+        fn = self.contract.functions
+        addresses = [call(fn.orgAt(i), self.abi) for i in range(call(fn.orgCount(), self.abi))]
+        return {self.org_info(a)[0]: a for a in addresses}
+
     def org_info(self, address: str) -> tuple[str, bytes, str]:
         """``(name, encryption key, endpoint)`` of a registered org."""
         return tuple(call(self.contract.functions.orgInfo(address), self.abi))  # type: ignore[return-value]
@@ -277,6 +283,10 @@ class SessionClient:
             list(parts),
             bytes(params),
         )
+
+    def session_count(self) -> int:
+        """How many sessions were opened (ids run from 1)."""
+        return int(call(self.fn.sessionCount(), self.abi))
 
     def result(self, session: int) -> list[int]:
         """The recorded result (empty unless finalised)."""

@@ -9,9 +9,10 @@ Dev chains get the same treatment, so what the tests exercise is what production
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 from eth_account import Account
@@ -19,6 +20,7 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.middleware import ExtraDataToPOAMiddleware
 from web3.providers.eth_tester import EthereumTesterProvider
+from web3.types import RPCEndpoint, RPCResponse
 
 from onchain.exceptions import ChainError
 
@@ -49,6 +51,19 @@ class Chain:
         return isinstance(self.w3.provider, EthereumTesterProvider)
 
 
+class _SerialisedTester(EthereumTesterProvider):
+    """The embedded chain, one request at a time: eth-tester is not thread-safe, and the demo's
+    orgs (one thread each) share it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.RLock()
+
+    def make_request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
+        with self._lock:
+            return super().make_request(method, params)
+
+
 def validate_rpc_url(url: str) -> str:
     """Return ``url`` if it is an http(s) URL with a host, else raise :class:`ChainError`."""
     parsed = urlparse(url)
@@ -61,10 +76,11 @@ def validate_rpc_url(url: str) -> str:
     return url
 
 
-def connect(rpc: str | None = None, timeout: float = 10.0) -> Chain:
-    """Connect to ``rpc`` (http(s) JSON-RPC URL) or, if ``None``, start the embedded chain."""
+def connect(rpc: str | None = None, timeout: float = 10.0, funder_key: str | None = None) -> Chain:
+    """Connect to ``rpc`` (http(s) JSON-RPC URL) or, if ``None``, start the embedded chain.
+    ``funder_key`` names the funding account (else ``CHAINMPC_FUNDER_KEY`` or a dev account)."""
     if rpc is None:
-        w3 = Web3(EthereumTesterProvider())
+        w3 = Web3(_SerialisedTester())
         return Chain(
             w3, "embedded chain (eth-tester, in-process)", Account.from_key(EMBEDDED_FUNDER_KEY)
         )
@@ -74,7 +90,10 @@ def connect(rpc: str | None = None, timeout: float = 10.0) -> Chain:
         chain_id = w3.eth.chain_id
     except Exception as exc:  # noqa: BLE001 - any transport failure means "unreachable"
         raise ChainError(f"cannot reach an Ethereum node at {rpc}: {type(exc).__name__}") from None
-    funder, label = _find_funder(w3, rpc)
+    if funder_key is not None:
+        funder, label = Account.from_key(funder_key), "funder"
+    else:
+        funder, label = _find_funder(w3, rpc)
     _probe(w3, rpc, funder.address)
     return Chain(w3, f"node at {rpc} (chain id {chain_id})", funder, rpc, label)
 

@@ -35,6 +35,10 @@ def fee_per_gas(w3: Web3) -> int:
     return w3.eth.gas_price if base is None else 2 * base + PRIORITY_FEE
 
 
+#: Gas added to every estimate (see Sender.transact).
+GAS_MARGIN = 50_000
+
+
 @dataclass
 class TxRecord:
     """One mined transaction."""
@@ -188,6 +192,9 @@ class Sender:
             raise TransactionError(
                 f"{label} by {self.name} reverted: {revert_reason(exc, abi)}"
             ) from None
+        # Estimated on the state before other accounts' pending transactions: the last org to
+        # accept (or commit, or reveal) also moves the session on, which costs more gas.
+        tx["gas"] = tx["gas"] * 5 // 4 + GAS_MARGIN
         return self._send(tx, label)
 
     def deploy(self, abi: list[dict[str, Any]], bytecode: str, *args: Any) -> str:

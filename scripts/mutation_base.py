@@ -28,7 +28,7 @@ ENGINE = "tests/offchain/engine/test_engine.py::"
 SOUND = "tests/chainmpc/test_soundness.py::"
 CACHE = "tests/offchain/preprocessing/test_cache.py::"
 DELIVERY = "tests/chainmpc/roles/test_delivery.py::"
-PEER = ("tests/chainmpc/test_peer.py",)
+PEER = ("tests/chainmpc/roles/test_peer.py",)
 AUDIT = ("tests/onchain/test_audit.py",)
 DEMO = "tests/chainmpc/cli/test_demo.py::test_every_cheat_aborts_on_chain_with_no_result"
 

@@ -1,5 +1,6 @@
 """The ``chainmpc`` command line: ``demo``, ``run``, ``jobs``, ``job hash``, ``deploy``,
-``preprocess``, ``describe-job``, ``audit``, ``keys new``, ``keys show``.
+``preprocess serve|deal``, ``describe-job``, ``audit``, ``keys new|show``, ``session
+open|status|abort``, ``peer``.
 
 Every argument of every command is checked before the first transaction: an error a user can
 cause (a malformed option, a missing or unwritable path, a malformed address or one without a
@@ -9,7 +10,8 @@ unusable RPC node) ends in one line naming the problem and a non-zero exit, with
 One module per command group: :mod:`chainmpc.cli.demo`, :mod:`chainmpc.cli.run` (``run``,
 ``jobs``, ``job hash``), :mod:`chainmpc.cli.consortium`
 (``deploy``, ``preprocess``), :mod:`chainmpc.cli.audit` (``audit``, ``describe-job``),
-:mod:`chainmpc.cli.keys` (``keys new``, ``keys show``).
+:mod:`chainmpc.cli.keys` (``keys``), :mod:`chainmpc.cli.session` (``session``),
+:mod:`chainmpc.cli.peer` (``peer``).
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ from chainmpc.cli.common import fail
 from chainmpc.cli.consortium import deploy_cmd, preprocess
 from chainmpc.cli.demo import demo
 from chainmpc.cli.keys import keys_group
+from chainmpc.cli.peer import peer
 from chainmpc.cli.run import job_group, jobs, run
+from chainmpc.cli.session import session_group
 from chainmpc.exceptions import ChainmpcError
 from offchain.exceptions import OffchainError
 from onchain.exceptions import OnchainError
@@ -74,6 +78,8 @@ for _command in (
     audit,
     describe_job,
     keys_group,
+    session_group,
+    peer,
 ):
     main.add_command(_command)
 

@@ -7,6 +7,7 @@ import re
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -17,15 +18,18 @@ from rich.markup import escape
 from web3 import Web3
 from web3.exceptions import Web3Exception
 
-from chainmpc.exceptions import ServiceError
+from chainmpc.exceptions import InputError, ServiceError
 from chainmpc.jobs.base import Job
+from chainmpc.keys import KeyPair
+from chainmpc.roles.cluster import ProcessRun
+from chainmpc.roles.deployment import DeploymentRecord
 from chainmpc.roles.launcher import FUNDING, Outcome, Roles, run_session
 from offchain.engine.core import ProtocolAbort
 from offchain.preprocessing.material import MaterialError
 from offchain.transport.mesh import TransportError
 from onchain.clients import ConsortiumClient, SessionClient, errors_abi
 from onchain.connection import Chain, ChainError, connect, require_balance
-from onchain.transactions import TransactionError, call, fee_per_gas, revert_reason
+from onchain.transactions import TransactionError, fee_per_gas, revert_reason
 
 console = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -56,20 +60,26 @@ def run_locally(
     roles: Roles | None = None,
     workdir: Path | None = None,
     inputs: list[Any] | None = None,
+    job_file: Path | None = None,
 ) -> Outcome:
     """Run one session of ``job`` on ``chain`` with every org on this machine, printing each
-    phase with the time elapsed; a failure past the argument checks ends in one line."""
+    phase with the time elapsed; a failure past the argument checks ends in one line. With
+    ``job_file``, the service and each org run as their own processes (``chainmpc run``);
+    without, as threads of this one (``chainmpc demo``, whose cheats are wrappers)."""
     console.print(f"chain: {chain.description}")
     start = time.perf_counter()
+
+    def progress(message: str) -> None:
+        console.print(f"[dim]{time.perf_counter() - start:6.2f}s[/] {escape(message)}")
+
     try:
-        return run_session(
-            chain,
-            job,
-            roles,
-            workdir,
-            progress=lambda m: console.print(f"[dim]{time.perf_counter() - start:6.2f}s[/] {m}"),
-            inputs=inputs,
-        )
+        if job_file is None:
+            return run_session(chain, job, roles, workdir, progress, inputs)
+        with ExitStack() as stack:
+            if workdir is None:
+                workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="chainmpc-")))
+            assert inputs is not None
+            return ProcessRun(chain, job, job_file, inputs, workdir, progress).execute()
     except SESSION_FAILURES as exc:
         fail(f"{type(exc).__name__}: {exc}")
 
@@ -94,10 +104,11 @@ def chain_reason(exc: BaseException) -> str:
     return reason.splitlines()[0] if reason else type(exc).__name__
 
 
-def connect_or_fail(rpc: str | None) -> Chain:
-    """The chain at ``rpc`` (embedded if ``None``), or the one-line reason it is unusable."""
+def connect_or_fail(rpc: str | None, funder_key: str | None = None) -> Chain:
+    """The chain at ``rpc`` (embedded if ``None``), or the one-line reason it is unusable;
+    ``funder_key`` is the paying account (else the default funder, see ``connect``)."""
     try:
-        return connect(rpc)
+        return connect(rpc, funder_key=funder_key)
     except ChainError as exc:
         fail(str(exc))
 
@@ -166,7 +177,7 @@ def consortium_at(chain: Chain, address: str) -> tuple[ConsortiumClient, Session
 def existing_session(sessions: SessionClient, session: int) -> None:
     """Fail with ``no session N`` unless ``1 <= session <= sessionCount``."""
     try:
-        count = int(call(sessions.fn.sessionCount(), sessions.abi))
+        count = sessions.session_count()
     except (ValueError, TransactionError, Web3Exception) as exc:
         fail(f"cannot read the session count: {chain_reason(exc)}")
     if session > count:
@@ -198,3 +209,29 @@ def can_fund_session(chain: Chain, orgs: int, what: str) -> None:
         accounts * FUNDING,
         accounts * 21_000,
     )
+
+
+#: An existing file argument.
+FILE_ARG = click.Path(dir_okay=False, exists=True, path_type=Path)
+
+
+def load_deployment(path: Path) -> DeploymentRecord:
+    """``deployment.json``, or the one-line reason it is unusable."""
+    try:
+        return DeploymentRecord.load(path)
+    except InputError as exc:
+        fail(f"--deployment {exc}")
+
+
+def deployment_chain(record: DeploymentRecord, rpc: str | None, keys: KeyPair | None) -> Chain:
+    """The node at ``rpc`` (else the one in the deployment file), checked to be on the
+    deployment's chain; the role's own account pays for its transactions."""
+    url = rpc or record.rpc
+    if url is None:
+        fail("--rpc: the deployment file names no node; give --rpc URL")
+    chain = connect_or_fail(url, keys.account.key.hex() if keys else None)
+    if chain.w3.eth.chain_id != record.chain_id:
+        fail(
+            f"--rpc {url}: chain id {chain.w3.eth.chain_id}, the deployment's is {record.chain_id}"
+        )
+    return chain

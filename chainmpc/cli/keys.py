@@ -10,9 +10,9 @@ from pathlib import Path
 
 import click
 
-from chainmpc.cli.common import console
+from chainmpc.cli.common import FILE_ARG, console, fail
 from chainmpc.exceptions import InputError
-from chainmpc.keys import STRENGTHS, new_keys, public_keys
+from chainmpc.keys import STRENGTHS, KeyPair, load_keys, new_keys, public_keys
 
 #: The environment variable read when no ``--passphrase-file`` is given.
 PASSPHRASE_ENV = "CHAINMPC_PASSPHRASE"
@@ -60,6 +60,24 @@ def read_passphrase(passphrase_file: Path | None, *, confirm: bool) -> str:
     if not passphrase:
         raise InputError(f"{source}: the passphrase is empty")
     return passphrase
+
+
+#: ``--key FILE`` of the commands a role runs with its own account.
+key_option = click.option(
+    "--key",
+    "key_file",
+    type=FILE_ARG,
+    metavar="FILE",
+    help="This role's key file (`chainmpc keys new`).",
+)
+
+
+def open_keys(key_file: Path, passphrase_file: Path | None) -> KeyPair:
+    """The key pair in ``key_file``, or the one-line reason it cannot be opened."""
+    try:
+        return load_keys(key_file, read_passphrase(passphrase_file, confirm=False))
+    except InputError as exc:
+        fail(f"--key {exc}")
 
 
 @click.group("keys")

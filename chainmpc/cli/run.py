@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +23,14 @@ from chainmpc.cli.common import (
     run_locally,
     writable_dir,
 )
-from chainmpc.cli.report import print_audit
+from chainmpc.cli.report import print_audit, result_document
 from chainmpc.exceptions import InputError
 from chainmpc.jobs.base import Job
 from chainmpc.jobs.registry import KINDS, load_job
 from chainmpc.roles.launcher import Outcome
 from onchain.commitments import job_hash
+from onchain.connection import EMBEDDED_FUNDER_KEY
+from onchain.devnode import DevNode
 
 _JOB_FILE = click.Path(dir_okay=False, exists=True, path_type=Path)
 
@@ -58,15 +61,22 @@ def run(job_file: Path, rpc: str | None, out: Path) -> None:
     except InputError as exc:
         fail(str(exc))
     writable_dir(out, "--out")
-    chain = connect_or_fail(rpc)
-    can_fund_session(chain, job.orgs, f"running {job.spec.name!r}")
-    out.mkdir(parents=True, exist_ok=True)
-    outcome = run_locally(chain, job, inputs=inputs)
+    with ExitStack() as stack:
+        if rpc is None:  # the embedded chain, served to the org processes over HTTP
+            node = stack.enter_context(DevNode())
+            chain = connect_or_fail(node.url, EMBEDDED_FUNDER_KEY)
+            chain.description = f"embedded chain (eth-tester, served at {node.url})"
+        else:
+            chain = connect_or_fail(rpc)
+        can_fund_session(chain, job.orgs, f"running {job.spec.name!r}")
+        out.mkdir(parents=True, exist_ok=True)
+        outcome = run_locally(chain, job, inputs=inputs, job_file=job_file)
+        chain_id = chain.w3.eth.chain_id
     del inputs  # every org's data: not kept past the session
     if outcome.result is None:
         print_aborted(outcome)
     else:
-        doc = result_json(job, outcome, chain.w3.eth.chain_id)
+        doc = result_document(job, outcome.consortium, outcome.session, chain_id, outcome.result)
         (out / "result.json").write_text(json.dumps(doc, indent=2) + "\n")
         _print_result(job, doc, outcome)
         console.print(f"wrote {out / 'result.json'}")
@@ -79,19 +89,6 @@ def run(job_file: Path, rpc: str | None, out: Path) -> None:
         )
     finalised = outcome.abort is None and outcome.result is not None
     sys.exit(0 if finalised and outcome.audit is not None and outcome.audit.passed else 1)
-
-
-def result_json(job: Job, outcome: Outcome, chain_id: int) -> dict[str, Any]:
-    """``result.json``: where the session is on which chain, and the kind's result."""
-    assert outcome.result is not None
-    return {
-        "kind": job.kind,
-        "job_hash": "0x" + job_hash(job.description()).hex(),
-        "consortium": outcome.consortium,
-        "session": outcome.session,
-        "chain_id": chain_id,
-        "result": job.result(outcome.result),
-    }
 
 
 def _print_result(job: Job, doc: dict[str, Any], outcome: Outcome) -> None:

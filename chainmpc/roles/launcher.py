@@ -20,7 +20,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from operator import methodcaller
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -28,17 +27,18 @@ from eth_account import Account
 from nacl.public import PrivateKey
 from web3 import Web3
 
-from chainmpc.exceptions import ParameterError, SessionAborted
+from chainmpc.exceptions import SessionAborted
 from chainmpc.explain import explain_abort
 from chainmpc.jobs.base import Job
 from chainmpc.roles.deployment import deploy
-from chainmpc.roles.peer import OrgIdentity, OrgPeer, claim_for
+from chainmpc.roles.org import SESSION_PHASES, OrgAborted, SessionWatch, take_part
+from chainmpc.roles.peer import OrgIdentity, OrgPeer
 from chainmpc.roles.service import preprocess, run_service_process
-from offchain.engine.core import Engine, ProtocolAbort
-from offchain.hazmat.field import BN254_SCALAR, Field, FieldError, field_for
+from offchain.engine.core import Engine
+from offchain.hazmat.field import BN254_SCALAR, Field, field_for
+from offchain.preprocessing.cache import OrgCache, deployment_id
 from offchain.preprocessing.dealer import Dealer
-from offchain.preprocessing.material import MaterialError
-from offchain.transport.mesh import TransportError, free_ports
+from offchain.transport.mesh import free_ports
 from onchain.audit import Auditor, AuditReport
 from onchain.clients import AbortClaim, AbortInfo, State
 from onchain.commitments import job_hash
@@ -48,15 +48,10 @@ from onchain.transactions import Sender, TxLog, TxRecord
 FUNDING = Web3.to_wei(1, "ether")
 SESSION_SECONDS = 3600
 T = TypeVar("T")
-#: What an org's own step can fail with; the org then posts the abort with its claim.
-PEER_FAILURES = (
-    ProtocolAbort,
-    TransportError,
-    MaterialError,
-    ParameterError,
-    FieldError,  # another org sent bytes that are not field elements
-    TimeoutError,
-)
+#: How long an org waits for the others' step before it aborts (a local run: all are here).
+STEP_TIMEOUT = 60.0
+#: How often an org looks at the chain while it waits.
+POLL = 0.02
 
 
 @dataclass(frozen=True)
@@ -107,7 +102,8 @@ class Outcome:
 
 
 class Run:
-    """One demo session, phase by phase."""
+    """One session on one machine: the launcher sets up and opens it, then every org and the
+    service run concurrently, each driven by what the chain shows (chainmpc/roles/org.py)."""
 
     def __init__(
         self,
@@ -129,9 +125,6 @@ class Run:
         self.phases: list[PhaseRecord] = []
         self.errors: list[str] = []
         self.peers: list[OrgPeer] = []
-        self.pool = ThreadPoolExecutor(max_workers=job.orgs)
-
-    # -- helpers -------------------------------------------------------------------------
 
     def _phase(self, name: str, step: Callable[[], T]) -> T:
         self.log.phase = name
@@ -148,65 +141,21 @@ class Run:
                 )
             )
 
-    def _step(self, peer: OrgPeer, fn: Callable[[OrgPeer], T]) -> T:
-        """Run one org's chain step; if it fails, that org posts the abort with its claim."""
-        try:
-            return fn(peer)
-        except PEER_FAILURES as exc:
-            self._failed(peer, exc)
-            raise SessionAborted from exc
-
-    def _failed(self, peer: OrgPeer, exc: BaseException) -> None:
-        self.errors.append(f"{peer.me.name}: {type(exc).__name__}: {exc}")
-        peer.close()
-        peer.abort(claim_for(exc))
-
-    def _each(self, fn: Callable[[OrgPeer], T]) -> list[T]:
-        """Run ``fn`` for every org concurrently (the orgs' off-chain work). An org whose work
-        fails closes its channels at once (so the others stop instead of waiting); the aborts
-        are posted from this thread afterwards (one chain client, one thread)."""
-
-        def work(peer: OrgPeer) -> T | BaseException:
-            try:
-                return fn(peer)
-            except PEER_FAILURES as exc:
-                peer.close()
-                return exc
-
-        outcomes = list(self.pool.map(work, self.peers))
-        failures = [(p, o) for p, o in zip(self.peers, outcomes, strict=True)
-                    if isinstance(o, BaseException)]  # fmt: skip
-        for peer, exc in failures:
-            self._failed(peer, exc)
-        if failures:
-            raise SessionAborted
-        return outcomes  # type: ignore[return-value]
-
-    def _in_turn(self, fn: Callable[[OrgPeer], object]) -> None:
-        """Run one chain step for every org in turn, stopping at an on-chain abort."""
-        for p in self.peers:
-            self._step(p, fn)
-            self._alive()
-
-    def _alive(self) -> None:
-        if self.sessions.session(self.session).state == State.ABORTED:
-            raise SessionAborted
-
-    def _sender(self, name: str) -> Sender:
+    def _sender(self, name: str, log: TxLog | None = None) -> Sender:
         account = Account.create()
         self.chain_funder.pay(account.address, FUNDING)
-        return Sender(self.w3, account, self.log, name)
+        return Sender(self.w3, account, log or self.log, name)
 
-    # -- phases --------------------------------------------------------------------------
+    # -- the launcher's own steps (the admin's) ----------------------------------------------
 
     def setup(self) -> None:
         """Fresh accounts per role, funded; deploy; register orgs, auditor and service."""
         self.chain_funder = Sender(self.w3, self.chain.funder, self.log, "funder")
         self.admin = self._sender("admin")
-        self.service = self._sender("preprocessing service")
+        self.service = self._sender("preprocessing service", PhaseLog())
         self.auditor = Account.create()
         ports = free_ports(self.job.orgs)
-        self.org_senders = [self._sender(name) for name in self.job.spec.orgs]
+        self.org_senders = [self._sender(name, PhaseLog()) for name in self.job.spec.orgs]
         self.orgs = [
             OrgIdentity(
                 k,
@@ -242,32 +191,90 @@ class Run:
             self.job.output_length,
         )
         self.field = field_for(BN254_SCALAR)
+        self.opened_at = self.w3.eth.block_number  # the session's events start here
 
-    def accept(self) -> None:
-        """Every org checks the session's parameters itself and accepts them on-chain."""
+    # -- the session: every org and the service at once --------------------------------------
+
+    def session_phases(self) -> None:
+        """Every org runs :func:`take_part` in its own thread and the service deals once all
+        have accepted; each posts its own transactions. Raises what the service failed with
+        (after an org has aborted the session, so none is left live)."""
+        names = {o.account.address: o.name for o in self.orgs}
+        participants = [o.account.address for o in self.orgs]
         self.peers = [
             self.roles.peer(o.index)(o, s, self.consortium, self.sessions, self.session, self.job)
             for o, s in zip(self.orgs, self.org_senders, strict=True)
         ]
-        expected = [o.account.address for o in self.orgs]
-        self._in_turn(lambda p: p.accept(expected))
 
-    def preprocessing(self) -> None:
-        """The service deals and commits; each org connects and loads its checked batch."""
+        def watch(who: str) -> SessionWatch:
+            say = lambda m: self.progress(f"  {who}: {m}")  # noqa: E731
+            return SessionWatch(self.sessions, self.session, names, STEP_TIMEOUT, POLL,
+                                self.opened_at, say)  # fmt: skip
+
+        def org(peer: OrgPeer) -> None:
+            log = peer.sender.log
+            assert isinstance(log, PhaseLog)
+            take_part(peer, self.inputs[peer.me.index], watch(peer.me.name), participants,
+                      engine_class=self.roles.engine(peer.me.index), phase=log.enter)  # fmt: skip
+
+        def service() -> None:
+            log = self.service.log
+            assert isinstance(log, PhaseLog)
+            watch("service").until_state({State.ACCEPTED}, "every org to accept",
+                                         SESSION_SECONDS)  # fmt: skip
+            log.enter("preprocess")
+            self._preprocess()
+            log.enter("")
+
+        with ThreadPoolExecutor(max_workers=len(self.peers) + 1) as pool:
+            dealt = pool.submit(service)
+            done = [pool.submit(org, p) for p in self.peers]
+            try:
+                dealt.result()
+            except BaseException:
+                # The orgs would wait for the material until the deadline: abort for them.
+                self.peers[0].abort(AbortClaim.PROTOCOL_ERROR)
+                raise
+            finally:
+                for peer, future in zip(self.peers, done, strict=True):
+                    exc = future.exception()
+                    if isinstance(exc, OrgAborted):
+                        self.errors.append(str(exc))
+                    elif exc is not None and not isinstance(exc, SessionAborted):
+                        raise exc
+                    del peer
+                self._collect_phases()
+
+    def _collect_phases(self) -> None:
+        """Fold every org's and the service's phases into the summary table."""
+        logs = [s.log for s in (*self.org_senders, self.service)]
+        for name in SESSION_PHASES:
+            spans = [span for log in logs if isinstance(log, PhaseLog)
+                     for span in log.spans if span[0] == name]  # fmt: skip
+            records = [r for log in logs for r in log.records if r.phase == name]
+            if spans or records:
+                seconds = max(end - start for _, start, end in spans) if spans else 0.0
+                self.phases.append(
+                    PhaseRecord(name, seconds, len(records), sum(r.gas_used for r in records))
+                )
+
+    def _preprocess(self) -> None:
         if self.chain.rpc is None:  # the embedded chain lives in this process
+            deployment = deployment_id(self.w3.eth.chain_id, self.sessions.address)
+            caches = self.workdir / "caches"
             preprocess(
                 self.service,
                 self.consortium,
                 self.sessions,
                 self.session,
                 self.job,
-                self.workdir / "caches",
+                lambda name, _, sealed: OrgCache(caches / name).deliver(
+                    deployment, self.session, sealed
+                ),
                 dealer_class=self.roles.dealer,
             )
         else:
             self._preprocess_in_own_process()
-        self._each(methodcaller("connect"))
-        self._each(lambda p: p.load_material(self.roles.engine(p.me.index)))
 
     def _preprocess_in_own_process(self) -> None:
         """Run ``chainmpc preprocess`` as a separate process, as a real service would."""
@@ -293,47 +300,10 @@ class Run:
             argument_filters={"sessionId": self.session, "org": self.orgs[0].account.address},
         )
         gas = self.w3.eth.get_transaction_receipt(event["transactionHash"])["gasUsed"]
-        self.log.add(TxRecord(self.log.phase, "commitPreprocessing", "service", gas))
-
-    def sacrifice(self) -> None:
-        """Sacrifice, bit and input-mask checks, then the MAC check of their openings
-        on-chain (checkpoint 0). An org whose check failed then aborts with its claim."""
-        claims = self._each(methodcaller("check_material"))
-        self.checkpoint()
-        for peer, claim in zip(self.peers, claims, strict=True):
-            if claim is not None:
-                # The MAC check passed, so the openings are genuine: the material is bad.
-                self.errors.append(f"{peer.me.name}: {claim.name}")
-                peer.abort(claim)
-                raise SessionAborted
-
-    def checkpoint(self) -> None:
-        """Digest agreement and batched MAC check through the contract (commit, reveal)."""
-        self._in_turn(methodcaller("commit_checkpoint"))
-        self._in_turn(methodcaller("reveal_checkpoint"))
-        for p in self.peers:
-            self._step(p, methodcaller("confirm_checkpoint"))
-
-    def input(self) -> None:
-        """Each org commits to its input on-chain (before anyone shares anything)."""
-        for p, v in zip(self.peers, self.inputs, strict=True):
-            self._step(p, lambda peer, v=v: peer.commit_input(v))
-
-    def compute(self) -> None:
-        """Each org shares its input (masked broadcast), then the job runs."""
-        self._each(lambda p: p.run_job(self.inputs[p.me.index]))
-
-    def output(self) -> None:
-        """Commit and reveal output shares; the final MAC check finalises the session."""
-        self._in_turn(methodcaller("commit_output"))
-        self._in_turn(methodcaller("reveal_output"))
-        opened = self.sessions.revealed_output(self.session)
-        for p in self.peers:
-            p.accept_output(opened)
-        self.checkpoint()
+        self.service.log.add(TxRecord("preprocess", "commitPreprocessing", "service", gas))
 
     def execute(self) -> Outcome:
-        """Run every phase; stop at the first on-chain abort; audit either way."""
+        """Set up, open, run the session; audit it either way."""
         self._phase("deploy & register", self.setup)
         self._phase("open session", self.open_session)
         outcome = Outcome(
@@ -343,25 +313,8 @@ class Run:
             self.inputs,
             self.job.expected(self.inputs),
         )
-        try:
-            self._phase("accept parameters", self.accept)
-            self._phase("preprocess", self.preprocessing)
-            self._phase("sacrifice check", self.sacrifice)
-            self._phase("input", self.input)
-            self._phase("compute", self.compute)
-            self._phase("MAC check", self.checkpoint)
-            self._phase("output", self.output)
-        except SessionAborted:
-            pass
-        except BaseException:
-            # Anything else (a revert, the service failing): leave no session live.
-            if self.peers:
-                self.peers[0].abort(AbortClaim.PROTOCOL_ERROR)
-            raise
-        finally:
-            for p in self.peers:
-                p.close()
-            self.pool.shutdown()
+        self.progress("session ...")
+        self.session_phases()
         info = self.sessions.session(self.session)
         if info.state == State.FINALISED:
             outcome.result = [self.field.to_signed(v) for v in self.sessions.result(self.session)]
@@ -382,6 +335,24 @@ class Run:
         )
         outcome.phases = self.phases
         return outcome
+
+
+class PhaseLog(TxLog):
+    """One role's transactions and the time it spent in each session phase."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.spans: list[tuple[str, float, float]] = []  # (phase, start, end)
+
+    def enter(self, name: str) -> None:
+        """Start phase ``name`` ("" ends the last one)."""
+        now = time.perf_counter()
+        if self.spans and self.spans[-1][2] == 0.0:
+            phase, start, _ = self.spans[-1]
+            self.spans[-1] = (phase, start, now)
+        if name:
+            self.spans.append((name, now, 0.0))
+        self.phase = name
 
 
 def run_session(

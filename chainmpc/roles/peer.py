@@ -25,7 +25,7 @@ from offchain.engine.core import CheckpointShare, Engine, ProtocolAbort
 from offchain.engine.transcript import challenge
 from offchain.hazmat.field import FieldError, check_modulus, field_for
 from offchain.hazmat.shares import Shared
-from offchain.preprocessing.cache import OrgCache
+from offchain.preprocessing.cache import OrgCache, deployment_id
 from offchain.preprocessing.material import MaterialError
 from offchain.sectypes.array import SecretArray
 from offchain.transport.mesh import PeerNetwork, TransportError
@@ -156,6 +156,7 @@ class OrgPeer:
         self.job = job
         self.chain_id = sender.w3.eth.chain_id
         self.tag = session_tag(self.chain_id, sessions.address, session)
+        self.deployment = deployment_id(self.chain_id, sessions.address)  # names its batches
         self.accepted: bytes | None = None  # the parameters hash this org accepted
         self.network: PeerNetwork | None = None
         self.engine: Engine | None = None
@@ -221,7 +222,9 @@ class OrgPeer:
                 f"the service committed material counts {counts}; the job needs "
                 f"{self.needs.counts()}"
             )
-        material = OrgCache(self.me.cache_dir).consume(self.session, expected, self.me.box_key)
+        material = OrgCache(self.me.cache_dir).consume(
+            self.deployment, self.session, expected, self.me.box_key
+        )
         if material.field.p != self.field.p or material.n != len(self.participants):
             raise MaterialError(
                 "the batch was dealt for another field or another number of orgs than this "
@@ -247,6 +250,20 @@ class OrgPeer:
         if not self._engine.check_masks(seed):
             return AbortClaim.MASK_CHECK_FAILED
         return None
+
+    def share_verdicts(self, claim: AbortClaim | None) -> list[AbortClaim | None]:
+        """Tell the other orgs whether this org's checks of its material passed, and hear
+        theirs (one round, off-chain). It adds no security (each org's own checks protect its
+        own input); it lets every org know, before anyone commits an input, that the session
+        is about to be aborted."""
+        assert self.network is not None
+        verdicts = self.network.exchange(bytes([int(claim or 0)]))
+        out: list[AbortClaim | None] = []
+        for j, v in enumerate(verdicts):
+            if len(v) != 1 or v[0] not in AbortClaim._value2member_map_:
+                raise ProtocolAbort(f"org {j} sent a malformed verdict")
+            out.append(AbortClaim(v[0]) or None)
+        return out
 
     def run_job(self, own: Any) -> None:
         """Share every org's input (this org supplies ``own``, from ``job.load_input``) and

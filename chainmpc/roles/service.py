@@ -17,19 +17,22 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 from chainmpc.exceptions import ServiceError
 from chainmpc.jobs.base import Job
 from offchain.hazmat.field import Field, field_for
-from offchain.preprocessing.cache import OrgCache, batch_hash, seal
+from offchain.preprocessing.cache import Outbox, batch_hash, seal
 from offchain.preprocessing.dealer import Dealer
+from offchain.preprocessing.material import MaterialError
 from onchain.clients import ConsortiumClient, SessionClient, State
 from onchain.commitments import job_hash
 from onchain.connection import ChainError, require_balance
-from onchain.transactions import Sender, fee_per_gas
+from onchain.transactions import Sender, TransactionError, fee_per_gas
 
+#: Hands one org's sealed batch over: ``deliver(name, address, sealed)`` says where it went.
+Deliver = Callable[[str, str, bytes], object]
 #: The dealer the service uses unless told otherwise.
 DEALER: Callable[[Field, int], Dealer] = Dealer
 #: Gas the commitment may take at most, for the balance check before dealing (measured:
@@ -43,14 +46,16 @@ def preprocess(
     sessions: SessionClient,
     session: int,
     job: Job,
-    cache_root: Path,
+    deliver: Deliver,
     progress: Callable[[str], None] = lambda _: None,
     dealer_class: Callable[[Field, int], Dealer] | None = None,
 ) -> list[bytes]:
     """Prepare ``session`` for ``job``; return the committed batch hashes (participant order).
 
-    ``dealer_class`` deals the material; by default :data:`DEALER` (fault injection swaps in
-    a cheating dealer, see chainmpc/cheats.py).
+    ``deliver(name, address, sealed)`` hands each org's sealed batch over (into its cache, or
+    into the outbox the orgs fetch from) and says where; ``dealer_class`` deals the material,
+    by default :data:`DEALER` (fault injection swaps in a cheating dealer, see
+    chainmpc/cheats.py).
     """
     info = sessions.session(session)
     if info.state != State.ACCEPTED:
@@ -90,13 +95,83 @@ def preprocess(
     for address, material in zip(info.participants, materials, strict=True):
         name, key, _ = consortium.org_info(address)
         sealed = seal(material, bytes(key))
-        path = OrgCache(cache_root / name).deliver(session, sealed)
+        where = deliver(name, address, sealed)
         hashes.append(batch_hash(sealed))
-        progress(f"sealed {len(sealed):,} bytes for {name} -> {path}")
+        progress(f"sealed {len(sealed):,} bytes for {name} -> {where}")
     del materials, material  # the service forgets what it dealt
     sessions.commit_preprocessing(service, session, hashes, needs.counts())
     progress(f"committed {len(hashes)} batch hashes on-chain")
     return hashes
+
+
+def serve(
+    service: Sender,
+    consortium: ConsortiumClient,
+    sessions: SessionClient,
+    deployment: str,
+    jobs: Sequence[Job],
+    outbox: Outbox,
+    progress: Callable[[str], None] = lambda _: None,
+    *,
+    poll: float = 1.0,
+    stop: threading.Event | None = None,
+    dealer_class: Callable[[Field, int], Dealer] | None = None,
+) -> None:
+    """The long-running service: deal every session that names this service, once all its
+    orgs have accepted, for whichever of ``jobs`` its job hash names; put each org's sealed
+    batch in ``outbox`` (a :class:`~chainmpc.roles.delivery.BatchServer` serves it) and
+    forget a session's batches once it is closed. Runs until ``stop`` is set."""
+    known = {job_hash(j.description()): j for j in jobs}
+    settled: set[int] = set()  # sessions this service has nothing more to do for
+    stop = stop or threading.Event()
+    progress(f"serving {len(known)} job(s) as {service.address}")
+    while not stop.is_set():
+        for sid in range(1, sessions.session_count() + 1):
+            if sid not in settled and _serve_one(
+                service, consortium, sessions, deployment, known, outbox, sid, progress,
+                dealer_class,
+            ):  # fmt: skip
+                settled.add(sid)
+        stop.wait(poll)
+
+
+def _serve_one(
+    service: Sender,
+    consortium: ConsortiumClient,
+    sessions: SessionClient,
+    deployment: str,
+    known: dict[bytes, Job],
+    outbox: Outbox,
+    sid: int,
+    progress: Callable[[str], None],
+    dealer_class: Callable[[Field, int], Dealer] | None,
+) -> bool:
+    """Do what session ``sid`` needs now; True once it needs nothing more from this service."""
+    info = sessions.session(sid)
+    if info.preprocessor != service.address:
+        return True
+    if info.state in (State.FINALISED, State.ABORTED):
+        outbox.forget(deployment, sid)
+        progress(f"session {sid} is {info.state.name}: its batches are forgotten")
+        return True
+    if info.state != State.ACCEPTED:
+        return False
+    job = known.get(info.job_hash)
+    if job is None:
+        progress(f"session {sid}: job hash 0x{info.job_hash.hex()} is none of this service's jobs")
+        return True
+    progress(f"session {sid}: every org accepted; dealing for job {job.spec.name!r}")
+    try:
+        with outbox.claim(deployment, sid):
+            preprocess(
+                service, consortium, sessions, sid, job,
+                lambda _name, address, sealed: outbox.put(deployment, sid, address, sealed),
+                progress, dealer_class,
+            )  # fmt: skip
+    except (ServiceError, MaterialError, TransactionError) as exc:
+        progress(f"session {sid}: not dealt: {exc}")
+        return True
+    return False  # forgotten once the session closes
 
 
 def run_service_process(

@@ -1,0 +1,175 @@
+"""``chainmpc peer``: one org's part of a session, on that org's own machine."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from chainmpc.cli.common import (
+    FILE_ARG,
+    SESSION_FAILURES,
+    console,
+    deployment_chain,
+    fail,
+    load_deployment,
+    writable_dir,
+)
+from chainmpc.cli.keys import open_keys, passphrase_file_option
+from chainmpc.cli.report import result_document
+from chainmpc.exceptions import InputError, ParameterError, SessionAborted
+from chainmpc.jobs.registry import job_from_spec, load_job
+from chainmpc.roles.org import OrgAborted
+from chainmpc.roles.standalone import Member
+from offchain.hazmat.field import field_for
+
+
+class Log:
+    """Progress as lines: ``[elapsed] org phase: message`` on a terminal or in a log, or one
+    JSON object per line (``--json-log``) for machines."""
+
+    def __init__(self, org: str, as_json: bool) -> None:
+        self.org = org
+        self.as_json = as_json
+        self.phase = "start"
+        self.start = time.monotonic()
+        self.member: Member | None = None
+
+    def say(self, message: str) -> None:
+        """One progress line."""
+        elapsed = time.monotonic() - self.start
+        if self.as_json:
+            doc = {"t": round(elapsed, 3), "org": self.org, "phase": self.phase, "msg": message}
+            print(json.dumps(doc), flush=True)
+        else:
+            console.print(f"[dim]{elapsed:7.2f}s[/] {self.org} [bold]{self.phase}[/]: {message}")
+
+    def enter(self, phase: str) -> None:
+        """A new phase begins ("" when the session ends)."""
+        if phase:
+            self.phase = phase
+            self.say("started")
+
+
+@click.command("peer")
+@click.option(
+    "--deployment",
+    "deployment_file",
+    type=FILE_ARG,
+    required=True,
+    metavar="FILE",
+    help="deployment.json (from `chainmpc deploy --consortium`).",
+)
+@click.option(
+    "--key",
+    "key_file",
+    type=FILE_ARG,
+    required=True,
+    metavar="FILE",
+    help="This org's key file (`chainmpc keys new`).",
+)
+@passphrase_file_option
+@click.option(
+    "--job",
+    "job_file",
+    type=FILE_ARG,
+    required=True,
+    metavar="JOB.toml",
+    help="The job file this org agreed to; its hash must be the session's.",
+)
+@click.option(
+    "--data",
+    type=FILE_ARG,
+    metavar="CSV",
+    help="This org's CSV (default: the job file's orgs.NAME.data).",
+)
+@click.option(
+    "--session",
+    type=click.IntRange(min=1),
+    help="The session to join (default: wait for the next one of this job).",
+)
+@click.option("--rpc", metavar="URL", help="JSON-RPC node (default: the deployment file's).")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Directory for result.json and this org's batch cache.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=1),
+    default=120.0,
+    show_default=True,
+    help="Seconds to wait for the other orgs at each step before aborting.",
+)
+@click.option("--json-log", is_flag=True, help="Progress as JSON lines, for machines.")
+def peer(
+    deployment_file: Path, key_file: Path, passphrase_file: Path | None, job_file: Path,
+    data: Path | None, session: int | None, rpc: str | None, out: Path, timeout: float,
+    json_log: bool,
+) -> None:  # fmt: skip
+    """Take part in a session as one org: check and accept its parameters, fetch this org's
+    sealed batch from the service, connect to the other orgs at their registered endpoints,
+    compute, post this org's own transactions, and write OUT/result.json.
+
+    Any failure at this org (a refused parameter, a bad batch, a peer that stops answering for
+    --timeout seconds) ends with this org's abort on-chain, naming the reason."""
+    record = load_deployment(deployment_file)
+    writable_dir(out, "--out")
+    keys = open_keys(key_file, passphrase_file)
+    try:
+        job = load_job(job_file)
+    except InputError as exc:
+        fail(f"--job {exc}")
+    chain = deployment_chain(record, rpc, keys)
+    try:
+        member = Member(chain.w3, record, keys, job)
+    except ParameterError as exc:
+        fail(str(exc))
+    if data is not None:
+        paths = list(job.spec.data) + [None] * (job.orgs - len(job.spec.data))
+        paths[member.index] = data
+        job = job_from_spec(dataclasses.replace(job.spec, data=tuple(paths)))
+        member.job = job
+    try:
+        own = job.load_input(member.index)  # read and checked before any transaction
+    except InputError as exc:
+        fail(str(exc))
+    log = Log(member.name, json_log)
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        if session is None:
+            session = member.find_session(timeout, 1.0, log.say)
+        log.say(f"session {session} on {chain.description}")
+        opened = member.take_part(
+            session,
+            own,
+            out / "cache",
+            timeout=timeout,
+            poll=0.25,
+            progress=log.say,
+            phase=log.enter,
+        )
+    except OrgAborted as exc:
+        fail(f"session {session} aborted by this org: {exc}")
+    except SessionAborted:
+        info = member.sessions.abort_info(session or 0)
+        fail(
+            f"session {session} was aborted on-chain ({info.reason.name}, claim {info.claim.name})"
+        )
+    except (TimeoutError, *SESSION_FAILURES) as exc:
+        fail(f"{type(exc).__name__}: {exc}")
+    del own
+    field = field_for(member.sessions.session(session).modulus)
+    doc = result_document(
+        job, record.consortium, session, record.chain_id, [field.to_signed(v) for v in opened]
+    )
+    (out / "result.json").write_text(json.dumps(doc, indent=2) + "\n")
+    log.phase = "done"
+    log.say(f"finalised; wrote {out / 'result.json'}")
+    sys.exit(0)
