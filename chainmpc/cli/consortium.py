@@ -7,6 +7,7 @@ import threading
 from pathlib import Path
 
 import click
+from web3 import Web3
 from web3.exceptions import Web3Exception
 
 from chainmpc.cli.common import (
@@ -60,9 +61,17 @@ REGISTER_GAS = 150_000
     show_default=True,
     help="Where to write the deployment file (with --consortium).",
 )
+@click.option(
+    "--fund",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    metavar="ETH",
+    help="With --consortium: top up each org and the service to ETH ether from the admin "
+    "(a development chain; a real consortium funds its accounts itself).",
+)
 def deploy_cmd(
     rpc: str, plan_file: Path | None, key_file: Path | None, passphrase_file: Path | None,
-    out: Path,
+    out: Path, fund: float,
 ) -> None:  # fmt: skip
     """Deploy the consortium registry and session manager; print their addresses.
 
@@ -79,13 +88,19 @@ def deploy_cmd(
     keys = open_keys(key_file, passphrase_file) if key_file else None
     chain = connect_or_fail(rpc, keys.account.key.hex() if keys else None)
     gas = DEPLOY_GAS + (REGISTER_GAS * (len(plan.orgs) + len(plan.auditors) + 1) if plan else 0)
-    affordable(chain, chain.funder.address, chain.funder_label, "deploying", 0, gas)
+    funding = Web3.to_wei(fund, "ether") * (len(plan.orgs) + 1) if plan else 0
+    affordable(chain, chain.funder.address, chain.funder_label, "deploying", funding, gas)
     admin = Sender(chain.w3, chain.funder, TxLog(), "admin")
     try:
         block = chain.w3.eth.block_number
         d = deploy(admin)
         if plan is not None:
             register(admin, d.consortium, plan)
+            target = Web3.to_wei(fund, "ether")
+            for address in [o.address for o in plan.orgs] + [plan.service]:
+                short = target - chain.w3.eth.get_balance(address)
+                if short > 0:
+                    admin.pay(address, short)
     except TransactionError as exc:
         fail(str(exc))
     if plan is not None:

@@ -117,10 +117,22 @@ def new_cmd(out: Path, passphrase_file: Path | None, strength: str) -> None:
 
 @keys_group.command("show")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def show_cmd(file: Path) -> None:
-    """Print a key file's address and encryption key (public; no passphrase needed)."""
+@click.option("--org", metavar="NAME", help="Print a consortium.toml [orgs.NAME] table instead.")
+@click.option("--endpoint", metavar="HOST:PORT", help="With --org: the org's peer endpoint.")
+def show_cmd(file: Path, org: str | None, endpoint: str | None) -> None:
+    """Print a key file's address and encryption key (public; no passphrase needed), or with
+    --org the table the admin pastes into consortium.toml."""
     address, encryption_key = public_keys(file)
-    _print_public(address, encryption_key)
+    if org is None:
+        _print_public(address, encryption_key)
+        return
+    if not endpoint:
+        fail("--endpoint HOST:PORT: needed with --org (where the other orgs reach this one)")
+    console.print(
+        f'[orgs.{org}]\naddress = "{address}"\nencryption_key = "{encryption_key.hex()}"\n'
+        f'endpoint = "{endpoint}"',
+        markup=False,
+    )
 
 
 def _print_public(address: str, encryption_key: bytes) -> None:

@@ -26,6 +26,7 @@ from chainmpc.jobs.registry import job_from_spec, load_job
 from chainmpc.roles.org import OrgAborted
 from chainmpc.roles.standalone import Member
 from offchain.hazmat.field import field_for
+from onchain.clients import State
 
 
 class Log:
@@ -157,13 +158,16 @@ def peer(
         )
     except OrgAborted as exc:
         fail(f"session {session} aborted by this org: {exc}")
+    except KeyboardInterrupt:
+        # take_part has posted this org's abort on the way out (if the node answered).
+        fail(f"interrupted; {_left(member, session, deployment_file, key_file)}")
     except SessionAborted:
         info = member.sessions.abort_info(session or 0)
         fail(
             f"session {session} was aborted on-chain ({info.reason.name}, claim {info.claim.name})"
         )
     except (TimeoutError, *SESSION_FAILURES) as exc:
-        fail(f"{type(exc).__name__}: {exc}")
+        fail(f"{type(exc).__name__}: {exc}; {_left(member, session, deployment_file, key_file)}")
     del own
     field = field_for(member.sessions.session(session).modulus)
     doc = result_document(
@@ -173,3 +177,19 @@ def peer(
     log.phase = "done"
     log.say(f"finalised; wrote {out / 'result.json'}")
     sys.exit(0)
+
+
+def _left(member: Member, session: int | None, deployment: Path, key: Path) -> str:
+    """What state the failure left the session in, and how to close it if it is live."""
+    if session is None:
+        return "no session was joined"
+    try:
+        state = member.sessions.session(session).state
+    except Exception:  # noqa: BLE001 - the node may be what failed
+        state = None
+    if state in (State.ABORTED, State.FINALISED):
+        return f"session {session} is {state.name}"
+    return (
+        f"session {session} may still be live; close it with: chainmpc session abort "
+        f"--deployment {deployment} --key {key} --session {session}"
+    )

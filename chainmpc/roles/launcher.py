@@ -14,6 +14,7 @@ Which classes play each role is a :class:`Roles` value: fault injection
 from __future__ import annotations
 
 import json
+import secrets
 import tempfile
 import time
 from collections.abc import Callable
@@ -30,6 +31,7 @@ from web3 import Web3
 from chainmpc.exceptions import SessionAborted
 from chainmpc.explain import explain_abort
 from chainmpc.jobs.base import Job
+from chainmpc.keys import KeyPair, new_keys
 from chainmpc.roles.deployment import deploy
 from chainmpc.roles.org import SESSION_PHASES, OrgAborted, SessionWatch, take_part
 from chainmpc.roles.peer import OrgIdentity, OrgPeer
@@ -281,16 +283,18 @@ class Run:
         # The service rebuilds the job from its canonical form (a job file without data).
         job_file = self.workdir / "job.json"
         job_file.write_text(json.dumps(self.job.description(), indent=2) + "\n")
-        key_file = self.workdir / "service.key"
-        key_file.touch(mode=0o600)
-        key_file.write_text(self.service.account.key.hex())
+        key_file = self.workdir / "service-key.json"
+        passphrase = secrets.token_urlsafe(24)
+        new_keys(key_file, passphrase, strength="interactive",
+                 keys=KeyPair(self.service.account, PrivateKey.generate()))  # fmt: skip
         try:
             run_service_process(
                 self.roles.service_command,
-                ["--rpc", str(self.chain.rpc), "--consortium", self.consortium.address,
+                ["deal", "--rpc", str(self.chain.rpc), "--consortium", self.consortium.address,
                  "--session", str(self.session), "--job", str(job_file),
-                 "--cache-root", str(self.workdir / "caches"), "--key-file", str(key_file)],
+                 "--cache-root", str(self.workdir / "caches"), "--key", str(key_file)],
                 lambda line: self.progress(f"  service: {line}"),
+                {"CHAINMPC_PASSPHRASE": passphrase},
             )  # fmt: skip
         finally:
             key_file.unlink()  # a secret: not left in a --workdir the user keeps
@@ -313,7 +317,10 @@ class Run:
             self.inputs,
             self.job.expected(self.inputs),
         )
-        self.progress("session ...")
+        self.progress(
+            f"session {self.session} opened on consortium {self.consortium.address} "
+            f"(manager {self.sessions.address})"
+        )
         self.session_phases()
         info = self.sessions.session(self.session)
         if info.state == State.FINALISED:

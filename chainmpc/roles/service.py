@@ -15,6 +15,7 @@ in-process, since that chain lives inside the demo's process.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -175,7 +176,10 @@ def _serve_one(
 
 
 def run_service_process(
-    command: Sequence[str], args: list[str], progress: Callable[[str], None]
+    command: Sequence[str],
+    args: list[str],
+    progress: Callable[[str], None],
+    env: dict[str, str] | None = None,
 ) -> None:
     """Run ``python COMMAND preprocess ARGS`` (``command`` is ``("-m", "chainmpc")`` for the
     real service) as its own process, relaying its progress line by line; raise
@@ -183,6 +187,7 @@ def run_service_process(
     lines: list[str] = []
     with subprocess.Popen(
         [sys.executable, *command, "preprocess", *args],
+        env={**os.environ, **(env or {})},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

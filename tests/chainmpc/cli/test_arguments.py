@@ -22,6 +22,7 @@ import pytest
 from eth_account import Account
 from web3 import Web3
 
+from chainmpc.keys import new_keys
 from onchain.connection import connect
 from onchain.transactions import Sender, TxLog
 
@@ -63,13 +64,16 @@ class _ChainIdOnly(BaseHTTPRequestHandler):
         pass
 
 
+PASSPHRASE = "test passphrase"
+
+
 def chainmpc(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "chainmpc", *args],
         capture_output=True,
         text=True,
         timeout=300,
-        env={**os.environ, **(env or {})},
+        env={**os.environ, "CHAINMPC_PASSPHRASE": PASSPHRASE, **(env or {})},
     )
 
 
@@ -81,9 +85,8 @@ def world(ganache_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     line = next(x for x in proc.stdout.splitlines() if "chainmpc audit" in x)
     consortium = line.split("--consortium ")[1].split()[0]
     chain = connect(ganache_url)
-    service = Account.create()
+    service = new_keys(tmp / "service.json", PASSPHRASE, strength="interactive")
     Sender(chain.w3, chain.funder, TxLog(), "funder").pay(service.address, 10**18)
-    (tmp / "service.key").write_text(service.key.hex())
     (tmp / "not-a.key").write_text("hello\n")
     (tmp / "job.json").write_text(chainmpc("describe-job").stdout)
     server = HTTPServer(("127.0.0.1", 0), _ChainIdOnly)
@@ -94,7 +97,7 @@ def world(ganache_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             ganache_url,
             consortium,
             f"http://127.0.0.1:{server.server_address[1]}",
-            tmp / "service.key",
+            tmp / "service.json",
             tmp / "not-a.key",
             tmp,
             tmp / "job.json",
@@ -110,11 +113,11 @@ def _preprocess(w: World, **override: str) -> list[str]:
         "--consortium": w.consortium,
         "--session": "1",
         "--cache-root": str(w.tmp / "caches"),
-        "--key-file": str(w.service_key),
+        "--key": str(w.service_key),
         "--job": str(w.job_file),
         **override,
     }
-    return ["preprocess", *[x for kv in opts.items() for x in kv]]
+    return ["preprocess", "deal", *[x for kv in opts.items() for x in kv]]
 
 
 def _audit(w: World, **override: str) -> list[str]:
@@ -177,11 +180,11 @@ CASES = [
      lambda w: _preprocess(w, **{"--cache-root": UNWRITABLE}),
      None, f"--cache-root {UNWRITABLE}: cannot write in /proc"),
     ("preprocess-key-file-missing",
-     lambda w: _preprocess(w, **{"--key-file": "/missing/key"}),
-     None, "Invalid value for '--key-file'"),
+     lambda w: _preprocess(w, **{"--key": "/missing/key"}),
+     None, "Invalid value for '--key'"),
     ("preprocess-key-file-not-a-key",
-     lambda w: _preprocess(w, **{"--key-file": str(w.not_a_key)}),
-     None, "not a private key"),
+     lambda w: _preprocess(w, **{"--key": str(w.not_a_key)}),
+     None, "not a chainmpc key file"),
     ("preprocess-session-done", lambda w: _preprocess(w),
      None, "session 1 is FINALISED, not awaiting preprocessing"),
     ("audit-session-negative", lambda w: _audit(w, **{"--session": "-1"}),

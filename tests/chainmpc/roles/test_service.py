@@ -1,8 +1,9 @@
-"""``chainmpc preprocess`` as its own process against a real ganache node."""
+"""``chainmpc preprocess deal`` as its own process against a real ganache node."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,13 +14,16 @@ from nacl.public import PrivateKey
 from web3 import Web3
 
 from chainmpc.jobs.sum_product import SumProductJob
+from chainmpc.keys import KeyPair, new_keys
 from chainmpc.roles.deployment import deploy
 from offchain.hazmat.field import BN254_SCALAR
-from offchain.preprocessing.cache import OrgCache
+from offchain.preprocessing.cache import OrgCache, deployment_id
 from onchain.clients import State
 from onchain.commitments import job_hash, session_params_hash
 from onchain.connection import connect
 from onchain.transactions import Sender, TxLog
+
+PASSPHRASE = "service passphrase"
 
 
 @pytest.fixture
@@ -62,8 +66,9 @@ def session(ganache_url: str, tmp_path: Path):
             d.sessions.accept_session(s, sid, params)
         return sid
 
-    key_file = tmp_path / "service.key"
-    key_file.write_text(service.account.key.hex())
+    key_file = tmp_path / "service.json"
+    new_keys(key_file, PASSPHRASE, strength="interactive",
+             keys=KeyPair(service.account, PrivateKey.generate()))  # fmt: skip
     return chain, d, open_session, key_file, keys, orgs
 
 
@@ -72,10 +77,11 @@ def preprocess(chain, d, sid: int, key_file: Path, root: Path) -> subprocess.Com
     job_file = key_file.parent / "job.json"
     job_file.write_text(json.dumps(SumProductJob.in_memory([1, 2, 3]).description()))
     return subprocess.run(
-        [sys.executable, "-m", "chainmpc", "preprocess", "--rpc", chain.rpc,
+        [sys.executable, "-m", "chainmpc", "preprocess", "deal", "--rpc", chain.rpc,
          "--consortium", d.consortium.address, "--session", str(sid),
-         "--cache-root", str(root), "--key-file", str(key_file), "--job", str(job_file)],
+         "--cache-root", str(root), "--key", str(key_file), "--job", str(job_file)],
         capture_output=True, text=True, timeout=300,
+        env={**os.environ, "CHAINMPC_PASSPHRASE": PASSPHRASE},
     )  # fmt: skip
 
 
@@ -89,7 +95,8 @@ def test_service_fills_each_cache_and_commits_matching_hashes(session, tmp_path)
     for k, address in enumerate(orgs):
         name = f"org{k + 1}"
         cache = OrgCache(tmp_path / "caches" / name)
-        material = cache.consume(sid, d.sessions.batch_hash(sid, address), keys[name])
+        deployment = deployment_id(chain.w3.eth.chain_id, d.sessions.address)
+        material = cache.consume(deployment, sid, d.sessions.batch_hash(sid, address), keys[name])
         needs = SumProductJob.in_memory([1, 2, 3]).needs(material.field)
         # Two products, one bounded int32 input each (32 bit inputs and 32 bit-test triples).
         assert needs.triples == 2 + 3 * 32 and needs.masks == (32, 32, 32)
@@ -112,8 +119,8 @@ def test_service_refuses_another_job_and_posts_nothing(session, tmp_path) -> Non
 def test_service_refuses_when_not_the_sessions_preprocessor(session, tmp_path) -> None:
     chain, d, open_session, _, _, _ = session
     sid = open_session(SumProductJob.in_memory([1, 2, 3]).description())
-    impostor = tmp_path / "impostor.key"
-    impostor.write_text(Account.create().key.hex())
+    impostor = tmp_path / "impostor.json"
+    new_keys(impostor, PASSPHRASE, strength="interactive")
     proc = preprocess(chain, d, sid, impostor, tmp_path / "caches")
     assert proc.returncode == 1 and "not this service" in proc.stderr
     assert d.sessions.session(sid).state == State.ACCEPTED
