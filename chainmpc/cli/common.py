@@ -95,9 +95,12 @@ def chain_reason(exc: BaseException) -> str:
 
 
 def connect_or_fail(rpc: str | None) -> Chain:
-    """The chain at ``rpc`` (embedded if ``None``), or the one-line reason it is unusable."""
+    """The chain at ``rpc`` (embedded if ``None``), or the one-line reason it is unusable.
+    While the node is retried, what is awaited goes to stderr, so a wait is never silent; a
+    node that stays away ends in one ``error:`` line naming it and the method (the group's
+    handler of ``OnchainError``)."""
     try:
-        return connect(rpc)
+        return connect(rpc, progress=lambda m: err.print(f"[yellow]waiting:[/] {escape(m)}"))
     except ChainError as exc:
         fail(str(exc))
 
