@@ -94,7 +94,9 @@ class StalledNode:
 
 
 #: A hook sees each request's JSON body before it is forwarded; it returns "drop" to forward it
-#: and then close the connection without an answer, anything else to answer normally.
+#: and then close the connection without an answer, "cut" to close it without forwarding (a
+#: node gone), "twice" to forward it twice and answer with the second answer (a load balancer
+#: that retried upstream), anything else to answer normally.
 Hook = Callable[[dict[str, Any]], str | None]
 
 
@@ -113,12 +115,22 @@ class Proxy:
                 request = json.loads(body)
                 proxy.methods.append(request.get("method"))
                 action = proxy.hook(request)
+                if action == "cut":
+                    self.close_connection = True
+                    return
                 answer = requests.post(
                     proxy.upstream,
                     data=body,
                     headers={"Content-Type": "application/json"},
                     timeout=30,
                 )
+                if action == "twice":
+                    answer = requests.post(
+                        proxy.upstream,
+                        data=body,
+                        headers={"Content-Type": "application/json"},
+                        timeout=30,
+                    )
                 if action == "drop":  # it reached the node; the client never hears back
                     self.close_connection = True
                     return

@@ -71,6 +71,33 @@ def test_a_dead_node_is_a_chain_error_naming_it_and_the_method_never_a_revert(no
     assert send.value.__cause__ is None and send.value.__suppress_context__
 
 
+def test_the_cli_reports_a_node_gone_mid_run_in_one_line_naming_it(node) -> None:
+    gone: list[bool] = []
+
+    def hook(request: dict) -> str | None:
+        if request["method"] == "eth_sendRawTransaction":
+            gone.append(True)  # the node goes away as the demo funds its first account
+        return "cut" if gone else None
+
+    proxy = Proxy(node.url, hook)
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "chainmpc", "demo", "--rpc", proxy.url],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        proxy.close()
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, proc.stderr
+    assert f"NodeUnavailable: the node at {proxy.url} did not answer eth_" in errors[0]
+    assert "(fund by funder)" in errors[0] and "reverted" not in errors[0]
+    assert f"waiting: node at {proxy.url} not answering" in proc.stderr  # never silent
+
+
 def test_a_stalled_node_fails_within_the_stated_bound_saying_what_it_waits_for() -> None:
     stalled = StalledNode()
     try:
@@ -157,6 +184,30 @@ def test_a_transaction_whose_answer_is_lost_is_not_sent_twice(node, fresh: bool)
     # The node was asked for the hash, which it had, so the bytes were not sent again.
     assert proxy.methods.count("eth_sendRawTransaction") == 1
     assert "eth_getTransactionByHash" in proxy.methods
+
+
+def test_a_node_that_calls_our_own_nonce_used_is_not_sent_a_second_transaction(node) -> None:
+    chain = connect(node.url)
+    funder = funder_sender(chain)
+    funder.pay(Account.create().address, 1)
+    twice: list[bool] = []
+
+    def hook(request: dict) -> str | None:
+        if request["method"] == "eth_sendRawTransaction" and not twice:
+            twice.append(True)  # mined by the first copy; the answer is "nonce too low"
+            return "twice"
+        return None
+
+    proxy = Proxy(node.url, hook)
+    try:
+        sender = Sender(connect(proxy.url).w3, funder.account, TxLog(), "funder")
+        recipient = Account.create().address
+        before = nonce(chain, funder.address)
+        sender.pay(recipient, 3)
+    finally:
+        proxy.close()
+    assert nonce(chain, funder.address) == before + 1
+    assert chain.w3.eth.get_balance(recipient) == 3
 
 
 def test_a_nonce_taken_by_another_transaction_is_re_signed_with_the_next(node) -> None:
