@@ -1,9 +1,11 @@
 """Signing and sending transactions, and turning reverts into readable errors.
 
-One :class:`Sender` per role's account. It signs locally, sends raw, waits for the receipt and
-records the gas used under the current phase in a shared :class:`TxLog`, from which the CLI
-prints its per-phase table. Reverted custom errors surface differently per backend in web3 8
-(eth-tester, ganache/anvil, hardhat node); :func:`revert_reason` decodes all of them here.
+One :class:`Sender` per role's account. It signs locally with a nonce allocated under the
+account's lock (:mod:`onchain.nonces`), sends raw, never the same transaction twice, waits for
+the receipt and records the gas used under the current phase in a shared :class:`TxLog`, from
+which the CLI prints its per-phase table. Reverted custom errors surface differently per
+backend in web3 8 (eth-tester, ganache/anvil, hardhat node); :func:`revert_reason` decodes all
+of them here.
 """
 
 from __future__ import annotations

@@ -57,10 +57,11 @@ NODE_MUTATIONS: list[Mutation] = [
         "self._known(signed.hash)",
         (FAULTS + "test_a_node_that_calls_our_own_nonce_used_is_not_sent_a_second_transaction",),
     ),
-    off(
+    Mutation(
         "nonce: a nonce taken by another transaction is an error, not the next nonce",
         TX,
-        "not _NONCE_USED.search(message)",
+        "if not _NONCE_USED.search(message):",
+        "if True:",
         (FAULTS + "test_a_nonce_taken_by_another_transaction_is_re_signed_with_the_next",),
     ),
     Mutation(
