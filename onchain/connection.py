@@ -22,7 +22,8 @@ from web3.middleware import ExtraDataToPOAMiddleware
 from web3.providers.eth_tester import EthereumTesterProvider
 from web3.types import RPCEndpoint, RPCResponse
 
-from onchain.exceptions import ChainError
+from onchain.exceptions import ChainError, NodeUnavailable
+from onchain.node import NodeProvider, Patience
 
 # Well-known development mnemonics; their first accounts are funded on ganache
 # (--wallet.deterministic) and on anvil / hardhat node. Never funded on a real network.
@@ -76,20 +77,37 @@ def validate_rpc_url(url: str) -> str:
     return url
 
 
-def connect(rpc: str | None = None, timeout: float = 10.0, funder_key: str | None = None) -> Chain:
+def connect(
+    rpc: str | None = None,
+    patience: Patience = Patience(),  # noqa: B008 - frozen, shared safely
+    progress: Callable[[str], None] | None = None,
+    funder_key: str | None = None,
+) -> Chain:
     """Connect to ``rpc`` (http(s) JSON-RPC URL) or, if ``None``, start the embedded chain.
-    ``funder_key`` names the funding account (else ``CHAINMPC_FUNDER_KEY`` or a dev account)."""
+
+    Every call to the node is bounded by ``patience`` (retries with backoff, announced through
+    ``progress``; then :class:`~onchain.exceptions.NodeUnavailable`), except the first contact:
+    a node that never answered is more likely a wrong URL than a restart, so it is asked once.
+    ``funder_key`` names the funding account (else ``CHAINMPC_FUNDER_KEY`` or a dev account).
+    """
     if rpc is None:
         w3 = Web3(_SerialisedTester())
         return Chain(
             w3, "embedded chain (eth-tester, in-process)", Account.from_key(EMBEDDED_FUNDER_KEY)
         )
-    w3 = Web3(Web3.HTTPProvider(validate_rpc_url(rpc), request_kwargs={"timeout": timeout}))
+    provider = NodeProvider(validate_rpc_url(rpc), patience, progress)
+    w3 = Web3(provider)
     w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
+    retries = provider.exception_retry_configuration
+    provider.exception_retry_configuration = None  # first contact: one attempt
     try:
         chain_id = w3.eth.chain_id
-    except Exception as exc:  # noqa: BLE001 - any transport failure means "unreachable"
+    except NodeUnavailable as exc:
+        raise ChainError(f"cannot reach an Ethereum node at {rpc}: {exc.reason}") from None
+    except Exception as exc:  # noqa: BLE001 - an answer that is no JSON-RPC: unusable
         raise ChainError(f"cannot reach an Ethereum node at {rpc}: {type(exc).__name__}") from None
+    finally:
+        provider.exception_retry_configuration = retries
     if funder_key is not None:
         funder, label = Account.from_key(funder_key), "funder"
     else:
@@ -102,6 +120,8 @@ def _call(rpc: str, method: str, fn: Callable[[], T]) -> T:
     """``fn()``, or a :class:`ChainError` naming the JSON-RPC method the node failed."""
     try:
         return fn()
+    except NodeUnavailable:
+        raise  # already names the node and the method
     except Exception as exc:  # noqa: BLE001 - a node that cannot answer is unusable
         error = (getattr(exc, "rpc_response", None) or {}).get("error")
         reason = error.get("message") if isinstance(error, dict) else str(exc).split("\n")[0]

@@ -106,9 +106,16 @@ def chain_reason(exc: BaseException) -> str:
 
 def connect_or_fail(rpc: str | None, funder_key: str | None = None) -> Chain:
     """The chain at ``rpc`` (embedded if ``None``), or the one-line reason it is unusable;
-    ``funder_key`` is the paying account (else the default funder, see ``connect``)."""
+    ``funder_key`` is the paying account (else the default funder, see ``connect``). While
+    the node is retried, what is awaited goes to stderr, so a wait is never silent; a node
+    that stays away ends in one ``error:`` line naming it and the method (the group's handler
+    of ``OnchainError``)."""
     try:
-        return connect(rpc, funder_key=funder_key)
+        return connect(
+            rpc,
+            progress=lambda m: err.print(f"[yellow]waiting:[/] {escape(m)}"),
+            funder_key=funder_key,
+        )
     except ChainError as exc:
         fail(str(exc))
 
