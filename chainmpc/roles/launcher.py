@@ -341,7 +341,17 @@ class Run:
             ),
         )
         outcome.phases = self.phases
+        self.refund()
         return outcome
+
+    def refund(self) -> None:
+        """Return what the throwaway accounts did not spend to the funder: their keys are
+        forgotten with this run, and ether left there would be lost."""
+        returned = sum(
+            s.sweep(self.chain.funder.address)
+            for s in (self.admin, self.service, *self.org_senders)
+        )
+        self.progress(f"returned {returned / 10**18:.4f} unspent ETH to the funder")
 
 
 class PhaseLog(TxLog):
