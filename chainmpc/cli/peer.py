@@ -38,7 +38,7 @@ class Log:
         self.as_json = as_json
         self.phase = "start"
         self.start = time.monotonic()
-        self.member: Member | None = None
+        self.phases: list[tuple[str, float]] = []  # (phase, seconds from start)
 
     def say(self, message: str) -> None:
         """One progress line."""
@@ -53,6 +53,7 @@ class Log:
         """A new phase begins ("" when the session ends)."""
         if phase:
             self.phase = phase
+            self.phases.append((phase, round(time.monotonic() - self.start, 3)))
             self.say("started")
 
 
@@ -174,6 +175,10 @@ def peer(
         job, record.consortium, session, record.chain_id, [field.to_signed(v) for v in opened]
     )
     (out / "result.json").write_text(json.dumps(doc, indent=2) + "\n")
+    timing = {"org": member.name, "session": session, "wall_seconds":
+              round(time.monotonic() - log.start, 3), "phases": dict(log.phases),
+              **member.timings()}  # fmt: skip
+    (out / "stats.json").write_text(json.dumps(timing, indent=2) + "\n")
     log.phase = "done"
     log.say(f"finalised; wrote {out / 'result.json'}")
     sys.exit(0)

@@ -59,6 +59,7 @@ class SessionWatch:
     poll: float = 0.2
     from_block: int = 0
     progress: Callable[[str], None] = lambda _: None
+    waited: float = 0.0  # seconds spent waiting on the chain and the other orgs, in total
 
     def info(self) -> SessionInfo:
         """The session now; raises :class:`SessionAborted` once it is aborted."""
@@ -104,6 +105,19 @@ class SessionWatch:
         orgs ``missing`` lists."""
         limit = self.timeout if timeout is None else timeout
         start = time.monotonic()
+        try:
+            return self._poll(ready, what, limit, start, missing)
+        finally:
+            self.waited += time.monotonic() - start
+
+    def _poll(
+        self,
+        ready: Callable[[SessionInfo], Any],
+        what: str,
+        limit: float,
+        start: float,
+        missing: Callable[[SessionInfo], list[str]],
+    ) -> Any:
         said = False
         while True:
             info = self.info()  # raises once the session is aborted

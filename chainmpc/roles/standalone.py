@@ -25,6 +25,7 @@ from chainmpc.roles.deployment import DeploymentRecord
 from chainmpc.roles.org import SessionWatch, take_part
 from chainmpc.roles.peer import OrgIdentity, OrgPeer, parse_endpoint
 from offchain.preprocessing.cache import OrgCache
+from offchain.transport.framing import TransportStats
 from onchain.clients import ConsortiumClient, SessionClient, SessionInfo, State
 from onchain.commitments import job_hash
 from onchain.transactions import Sender, TxLog
@@ -63,6 +64,8 @@ class Member:
         self.participants = [registry[n] for n in job.spec.orgs]
         self.names = {a: n for n, a in registry.items()}
         self.index = job.spec.orgs.index(self.name)
+        self.peer: OrgPeer | None = None  # set by take_part
+        self.watch: SessionWatch | None = None
 
     def find_session(self, timeout: float, poll: float, progress: Callable[[str], None]) -> int:
         """The newest live session of this job naming this org, waiting up to ``timeout``
@@ -102,9 +105,10 @@ class Member:
         identity = OrgIdentity(
             self.index, self.name, self.keys.account, self.keys.box_key, host, port, cache_dir
         )
-        sender = Sender(self.w3, self.keys.account, TxLog(), self.name)
-        peer = OrgPeer(identity, sender, self.consortium, self.sessions, session, self.job)
-        watch = SessionWatch(
+        sender = TimedSender(self.w3, self.keys.account, TxLog(), self.name)
+        self.peer = peer = OrgPeer(identity, sender, self.consortium, self.sessions, session,
+                                   self.job)  # fmt: skip
+        self.watch = watch = SessionWatch(
             self.sessions, session, self.names, timeout, poll, self.record.block, progress
         )
 
@@ -121,3 +125,34 @@ class Member:
             )
 
         return take_part(peer, own, watch, self.participants, fetch=fetch, phase=phase)
+
+    def timings(self) -> dict[str, float | int]:
+        """Where this org's session time went: on the chain (its own transactions, and waiting
+        for the others' steps), blocked on the network, and the traffic (``stats.json``)."""
+        assert self.peer is not None and self.watch is not None, "take_part() first"
+        stats = self.peer.network.stats if self.peer.network else TransportStats()
+        sender = self.peer.sender
+        assert isinstance(sender, TimedSender)
+        return {
+            "chain_seconds": round(sender.seconds + self.watch.waited, 3),
+            "transactions": sender.count,
+            "network_wait_seconds": round(stats.seconds_waiting, 3),
+            "rounds": stats.rounds,
+            "bytes_sent": stats.wire_bytes_sent,
+            "bytes_received": stats.wire_bytes_received,
+        }
+
+
+class TimedSender(Sender):
+    """A :class:`Sender` that keeps the time its transactions took (for ``stats.json``)."""
+
+    seconds = 0.0
+    count = 0
+
+    def transact(self, fn: Any, abi: list[dict[str, Any]]) -> Any:
+        start = time.perf_counter()
+        try:
+            return super().transact(fn, abi)
+        finally:
+            self.seconds += time.perf_counter() - start
+            self.count += 1

@@ -68,6 +68,8 @@ class TransportStats:
     ``bytes_*`` count payload bytes; ``wire_bytes_*`` add the per-frame overhead
     (``FRAME_OVERHEAD`` = length prefix + nonce + MAC). Received counters advance when
     ``recv`` delivers a message. ``rounds`` counts ``exchange``/``exchange_each`` calls.
+    ``seconds_waiting`` is the time ``recv`` spent blocked (the network's share of a run, plus
+    waiting for slower peers).
     """
 
     bytes_sent: int = 0
@@ -75,6 +77,7 @@ class TransportStats:
     messages_sent: int = 0
     messages_received: int = 0
     rounds: int = 0
+    seconds_waiting: float = 0.0
 
     @property
     def wire_bytes_sent(self) -> int:

@@ -52,6 +52,7 @@ from __future__ import annotations
 import queue
 import socket
 import threading
+import time
 from collections.abc import Sequence
 from types import TracebackType
 
@@ -172,6 +173,7 @@ class PeerNetwork(MeshSetup):
         self._messages_sent = 0
         self._messages_received = 0
         self._rounds = 0
+        self._waiting = 0.0
 
     # ------------------------------------------------------------------ properties
 
@@ -195,6 +197,7 @@ class PeerNetwork(MeshSetup):
                 messages_sent=self._messages_sent,
                 messages_received=self._messages_received,
                 rounds=self._rounds,
+                seconds_waiting=self._waiting,
             )
 
     def _others(self) -> list[int]:
@@ -214,6 +217,7 @@ class PeerNetwork(MeshSetup):
         chan = self._in_channel(frm)
         if chan.failed is not None:
             raise chan.failed
+        start = time.perf_counter()
         try:
             item = chan.queue.get(timeout=self.timeout)
         except queue.Empty:
@@ -227,6 +231,7 @@ class PeerNetwork(MeshSetup):
         with self._stats_lock:
             self._bytes_received += len(item)
             self._messages_received += 1
+            self._waiting += time.perf_counter() - start
         return item
 
     # ------------------------------------------------------------------ sending
