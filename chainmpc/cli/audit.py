@@ -91,7 +91,7 @@ def _read_job_file(path: Path) -> Job:
 @click.option("--orgs", type=int, default=3, show_default=True, help="Number of organisations.")
 def describe_job(orgs: int) -> None:
     """Print the canonical job file of the demo's job with ``--orgs`` orgs (its hash is the
-    session's job hash; `audit --job` and `preprocess --job` take it)."""
+    session's job hash; `audit --job` and `preprocess deal|serve --job` take it)."""
     if not MIN_ORGS <= orgs <= MAX_ORGS:
         fail(f"--orgs {orgs}: this job needs between {MIN_ORGS} and {MAX_ORGS} orgs")
     job = SumProductJob.in_memory([0] * orgs)
