@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mutation_base import PEER, SOUND, Mutation, off
+from mutation_base import DEMO, PEER, SOUND, Mutation, off
 
 PEER_MUTATIONS: list[Mutation] = [
     # -- the peer's parameter checks and steps ---------------------------------------------
@@ -112,5 +112,11 @@ PEER_MUTATIONS: list[Mutation] = [
         "chainmpc/roles/peer.py",
         'self.sender.w3.eth.get_block("latest")["timestamp"] > info.deadline',
         (SOUND + "test_an_abort_after_the_deadline_closes_the_session_as_expired",),
+    ),
+    off(
+        "org: commits its input although another org's material check failed",
+        "chainmpc/roles/org.py",
+        "any(verdicts)",
+        (DEMO + "[embedded-mask]",),
     ),
 ]

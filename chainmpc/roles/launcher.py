@@ -262,21 +262,22 @@ class Run:
 
     def _preprocess(self) -> None:
         if self.chain.rpc is None:  # the embedded chain lives in this process
-            deployment = deployment_id(self.w3.eth.chain_id, self.sessions.address)
-            caches = self.workdir / "caches"
             preprocess(
                 self.service,
                 self.consortium,
                 self.sessions,
                 self.session,
                 self.job,
-                lambda name, _, sealed: OrgCache(caches / name).deliver(
-                    deployment, self.session, sealed
-                ),
+                self.deliver_to_cache,
                 dealer_class=self.roles.dealer,
             )
         else:
             self._preprocess_in_own_process()
+
+    def deliver_to_cache(self, name: str, _address: str, sealed: bytes) -> Path:
+        """The service's delivery on one machine: into the org's cache directory."""
+        deployment = deployment_id(self.w3.eth.chain_id, self.sessions.address)
+        return OrgCache(self.workdir / "caches" / name).deliver(deployment, self.session, sealed)
 
     def _preprocess_in_own_process(self) -> None:
         """Run ``chainmpc preprocess`` as a separate process, as a real service would."""

@@ -14,7 +14,7 @@ import pytest
 from chainmpc.cheats import roles_for
 from chainmpc.exceptions import SessionAborted
 from chainmpc.jobs.sum_product import SumProductJob
-from chainmpc.roles.launcher import Roles, Run, run_session
+from chainmpc.roles.launcher import Roles, run_session
 from chainmpc.roles.peer import OrgPeer
 from offchain.engine.core import Engine, ProtocolAbort
 from offchain.hazmat.field import BN254_SCALAR
@@ -23,20 +23,21 @@ from onchain.clients import AbortClaim, AbortReason, SessionClient, State
 from onchain.commitments import job_hash, new_salt, sigma_commitment
 from onchain.connection import connect
 from onchain.transactions import TransactionError
+from tests.helpers.lockstep import Lockstep
 
 INPUTS = [12, -7, 30]
 JOB = SumProductJob.in_memory(INPUTS)
 
 
 @pytest.fixture
-def run(tmp_path: Path) -> Run:
+def run(tmp_path: Path) -> Lockstep:
     """A consortium deployed on a fresh embedded chain: admin, service, three orgs, auditor."""
-    r = Run(connect(None), JOB, INPUTS, Roles(), tmp_path, lambda _: None)
+    r = Lockstep(connect(None), JOB, INPUTS, Roles(), tmp_path, lambda _: None)
     r.setup()
     return r
 
 
-def open_session(run: Run, modulus: int = BN254_SCALAR, **overrides: object) -> int:
+def open_session(run: Lockstep, modulus: int = BN254_SCALAR, **overrides: object) -> int:
     now = run.w3.eth.get_block("latest")["timestamp"]
     args = {
         "job_hash": job_hash(JOB.description()),
@@ -51,7 +52,7 @@ def open_session(run: Run, modulus: int = BN254_SCALAR, **overrides: object) -> 
     return run.session
 
 
-def events(run: Run, name: str) -> list:
+def events(run: Lockstep, name: str) -> list:
     return getattr(run.sessions.contract.events, name)().get_logs(
         from_block=0, argument_filters={"sessionId": run.session}
     )
@@ -67,7 +68,7 @@ def test_a_shifted_input_mask_is_caught_before_any_input(tmp_path: Path) -> None
     assert outcome.audit is not None and not outcome.audit.passed
 
 
-def test_an_org_cannot_be_the_service(run: Run) -> None:
+def test_an_org_cannot_be_the_service(run: Lockstep) -> None:
     org = run.orgs[0].account.address
     with pytest.raises(TransactionError, match="ServiceIsParticipant"):
         open_session(run, preprocessor=org)
@@ -79,7 +80,7 @@ def test_an_org_cannot_be_the_service(run: Run) -> None:
     assert run.sessions.contract.functions.sessionCount().call() == 0
 
 
-def test_a_composite_modulus_is_refused_by_every_peer_and_the_auditor(run: Run) -> None:
+def test_a_composite_modulus_is_refused_by_every_peer_and_the_auditor(run: Lockstep) -> None:
     # A careless (or malicious) admin allow-lists 3r: odd, large, and accepted by the contract.
     composite = 3 * BN254_SCALAR
     run.consortium.allow_modulus(run.admin, composite)
@@ -97,7 +98,7 @@ def test_a_composite_modulus_is_refused_by_every_peer_and_the_auditor(run: Run) 
     assert modulus is not None and not modulus.ok
 
 
-def test_preprocessing_waits_for_every_acceptance(run: Run) -> None:
+def test_preprocessing_waits_for_every_acceptance(run: Lockstep) -> None:
     open_session(run)
     run.peers = []
     with pytest.raises(Exception, match="not every participant has accepted"):
@@ -154,7 +155,7 @@ def test_an_org_that_crashes_mid_session_is_reported_on_chain(tmp_path: Path) ->
     assert any("org 2" in e for e in outcome.errors), outcome.errors
 
 
-def test_output_is_refused_until_everything_opened_is_mac_checked(run: Run) -> None:
+def test_output_is_refused_until_everything_opened_is_mac_checked(run: Lockstep) -> None:
     open_session(run)
     run.accept()
     run.preprocessing()
@@ -171,7 +172,7 @@ def test_output_is_refused_until_everything_opened_is_mac_checked(run: Run) -> N
         p.close()
 
 
-def test_the_auditor_rejects_all_zero_sigmas(run: Run) -> None:
+def test_the_auditor_rejects_all_zero_sigmas(run: Lockstep) -> None:
     # Orgs that skip the MAC check and all reveal 0 pass the contract's sum; never honest.
     open_session(run)
     run.accept()
@@ -221,13 +222,13 @@ class LyingCounts:
         self._inner.commit_preprocessing(service, session, hashes, [c + 1 for c in counts])
 
 
-def test_material_counts_unlike_the_job_are_refused(run: Run) -> None:
+def test_material_counts_unlike_the_job_are_refused(run: Lockstep) -> None:
     from chainmpc.roles.service import preprocess
 
     open_session(run)
     run.accept()
     preprocess(run.service, run.consortium, LyingCounts(run.sessions), run.session, JOB,
-               run.workdir / "caches")  # fmt: skip
+               run.deliver_to_cache)  # fmt: skip
     run._each(lambda p: p.connect())
     with pytest.raises(SessionAborted):
         run._each(lambda p: p.load_material())
@@ -235,7 +236,7 @@ def test_material_counts_unlike_the_job_are_refused(run: Run) -> None:
     assert "material counts" in run.errors[0]
 
 
-def test_a_checkpoint_is_confirmed_only_once_it_passed_on_chain(run: Run) -> None:
+def test_a_checkpoint_is_confirmed_only_once_it_passed_on_chain(run: Lockstep) -> None:
     open_session(run)
     run.accept()
     run.preprocessing()
@@ -248,7 +249,7 @@ def test_a_checkpoint_is_confirmed_only_once_it_passed_on_chain(run: Run) -> Non
         p.close()
 
 
-def test_material_for_another_field_is_refused(run: Run) -> None:
+def test_material_for_another_field_is_refused(run: Lockstep) -> None:
     from offchain.hazmat.field import Mersenne127
     from offchain.preprocessing.dealer import Dealer
 
@@ -283,7 +284,7 @@ def test_garbage_from_an_org_is_reported_by_the_others(tmp_path: Path) -> None:
     assert any("FieldError" in e for e in outcome.errors), outcome.errors
 
 
-def test_an_abort_after_the_deadline_closes_the_session_as_expired(run: Run) -> None:
+def test_an_abort_after_the_deadline_closes_the_session_as_expired(run: Lockstep) -> None:
     now = run.w3.eth.get_block("latest")["timestamp"]
     open_session(run, deadline=now + 60)
     run.accept()

@@ -53,12 +53,12 @@ CHEATS = {
     # kind: (abort reason, claim, the org named (culprit or claimant), words in the message)
     "share": (AbortReason.MAC_CHECK_FAILED, AbortClaim.NONE, None, "MAC check failed"),
     "mac": (AbortReason.MAC_CHECK_FAILED, AbortClaim.NONE, None, "MAC check failed"),
-    # Every honest org sees the failed sacrifice; the first to post is org1, as a claim.
+    # Every org sees the failed sacrifice and posts it; whichever is mined first is recorded.
     "triple": (
         AbortReason.PARTICIPANT_ABORT,
         AbortClaim.SACRIFICE_FAILED,
-        0,
-        "org1 aborted the session, claiming: the sacrifice check",
+        None,
+        "aborted the session, claiming: the sacrifice check",
     ),
     # Only the victim can tell its clear masks are wrong: org2 aborts, before any input.
     "mask": (

@@ -14,7 +14,7 @@ from nacl.public import PrivateKey
 from web3 import Web3
 
 from chainmpc.jobs.sum_product import SumProductJob
-from chainmpc.keys import KeyPair, new_keys
+from chainmpc.keys import KeyPair, load_keys, new_keys
 from chainmpc.roles.deployment import deploy
 from offchain.hazmat.field import BN254_SCALAR
 from offchain.preprocessing.cache import OrgCache, deployment_id
@@ -137,9 +137,8 @@ def test_service_waits_until_every_org_accepted(session, tmp_path) -> None:
 def test_service_without_ether_refuses_before_dealing(session, tmp_path) -> None:
     chain, d, open_session, key_file, _, _ = session
     sid = open_session(SumProductJob.in_memory([1, 2, 3]).description())
-    service = Sender(chain.w3, Account.from_key(key_file.read_text()), TxLog(), "service")
-    fee = 2 * chain.w3.eth.get_block("latest")["baseFeePerGas"] + Web3.to_wei(1, "gwei")
-    service.pay(chain.funder.address, chain.w3.eth.get_balance(service.address) - 21000 * fee)
+    service = Sender(chain.w3, load_keys(key_file, PASSPHRASE).account, TxLog(), "service")
+    service.sweep(chain.funder.address)
     before = chain.w3.eth.block_number
     proc = preprocess(chain, d, sid, key_file, tmp_path / "caches")
     assert proc.returncode == 1 and len(proc.stderr.strip().splitlines()) == 1
