@@ -88,8 +88,8 @@ PEER_MUTATIONS: list[Mutation] = [
         (SOUND + "test_a_checkpoint_is_confirmed_only_once_it_passed_on_chain",),
     ),
     Mutation(
-        "launcher: an org whose step fails does not post the abort",
-        "chainmpc/roles/launcher.py",
+        "org: an org whose step fails does not post the abort",
+        "chainmpc/roles/org.py",
         "        peer.abort(claim_for(exc))\n",
         "",
         (SOUND + "test_an_org_that_crashes_mid_session_is_reported_on_chain",),
@@ -101,8 +101,8 @@ PEER_MUTATIONS: list[Mutation] = [
         (SOUND + "test_material_for_another_field_is_refused",),
     ),
     Mutation(
-        "launcher: undecodable bytes from an org are not an org's failure",
-        "chainmpc/roles/launcher.py",
+        "org: undecodable bytes from an org are not an org's failure",
+        "chainmpc/roles/org.py",
         "    FieldError,  # another org sent bytes that are not field elements\n",
         "",
         (SOUND + "test_garbage_from_an_org_is_reported_by_the_others",),
