@@ -23,7 +23,7 @@ from typing import Any
 from nacl.public import PrivateKey
 
 from chainmpc.jobs.base import Job
-from chainmpc.keys import KeyPair, new_keys
+from chainmpc.keys import KeyPair, new_keys, write_secret_file
 from chainmpc.roles.deployment import DeploymentRecord
 from chainmpc.roles.launcher import STEP_TIMEOUT, Roles, Run
 from offchain.transport.mesh import free_ports
@@ -76,6 +76,16 @@ class ProcessRun(Run):
         )  # fmt: skip
         deployment = self.workdir / "deployment.json"
         record.write(deployment)
+        # Throwaway keys, but a killed run must still be recoverable: the passphrase is kept
+        # beside them (0600) and the command that closes the session is printed now.
+        secret = keys / "passphrase"
+        write_secret_file(secret, passphrase.encode() + b"\n")
+        first = keys / f"{self.orgs[0].name}.json"
+        self.progress(
+            f"if this run is killed, close session {self.session} with: chainmpc session abort "
+            f"--deployment {deployment} --key {first} --passphrase-file {secret} "
+            f"--session {self.session}"
+        )
         env = {**os.environ, "CHAINMPC_PASSPHRASE": passphrase}
         self._start("service", "service: ", ["preprocess", "serve", "--deployment", str(deployment),
                                 "--key", str(service_key), "--job", str(self.job_file),
