@@ -108,14 +108,23 @@ def test_teardown_removes_only_its_own_after_a_failure() -> None:
     reason = unavailable()
     if reason is not None:
         pytest.skip(reason)
+    made: list[Topology] = []
     try:
         with network(1) as other:
+            made.append(other)
             with pytest.raises(RuntimeError, match="the body failed"), network(2) as t:
+                made.append(t)
                 assert len(leftovers(t)) >= 2 + 2 + 1  # namespaces, veth ends, bridge
                 raise RuntimeError("the body failed")
             assert leftovers(t) == []
             assert other.namespace(0) in leftovers(other)
             assert Path("/sys/class/net", other.bridge).exists()
+        assert leftovers(other) == []
     except NetnsError as exc:
         pytest.skip(f"cannot create network namespaces here: {exc}")
-    assert leftovers(other) == []
+    finally:
+        # Should the teardown under test be broken, leave the machine clean all the same.
+        for topo in made:
+            for name in leftovers(topo):
+                subprocess.run(["ip", "netns", "del", name], capture_output=True)
+                subprocess.run(["ip", "link", "del", name], capture_output=True)
