@@ -16,6 +16,7 @@ from __future__ import annotations
 from mutation_base import Mutation, off
 from mutations_audit import AUDIT_MUTATIONS
 from mutations_keys import KEYS_MUTATIONS
+from mutations_netns import NETNS_MUTATIONS
 from mutations_node import NODE_MUTATIONS
 from mutations_offchain import OFFCHAIN
 from mutations_peer import PEER_MUTATIONS
@@ -23,5 +24,5 @@ from mutations_peer import PEER_MUTATIONS
 __all__ = ["MUTATIONS", "Mutation", "off"]
 
 MUTATIONS: list[Mutation] = (
-    OFFCHAIN + PEER_MUTATIONS + AUDIT_MUTATIONS + KEYS_MUTATIONS + NODE_MUTATIONS
+    OFFCHAIN + PEER_MUTATIONS + AUDIT_MUTATIONS + KEYS_MUTATIONS + NODE_MUTATIONS + NETNS_MUTATIONS
 )
