@@ -222,6 +222,21 @@ def can_fund_session(chain: Chain, orgs: int, what: str) -> None:
 FILE_ARG = click.Path(dir_okay=False, exists=True, path_type=Path)
 
 
+#: ``--deployment FILE`` of every command a role runs against a deployed consortium.
+deployment_option = click.option(
+    "--deployment",
+    "deployment_file",
+    type=FILE_ARG,
+    required=True,
+    metavar="FILE",
+    help="deployment.json (from `chainmpc deploy --consortium`).",
+)
+#: ``--rpc`` of those commands: each party may use its own node.
+deployment_rpc_option = click.option(
+    "--rpc", metavar="URL", help="JSON-RPC node (default: the deployment file's)."
+)
+
+
 def load_deployment(path: Path) -> DeploymentRecord:
     """``deployment.json``, or the one-line reason it is unusable."""
     try:

@@ -19,13 +19,15 @@ from chainmpc.cli.common import (
     console,
     consortium_at,
     deployment_chain,
+    deployment_option,
+    deployment_rpc_option,
     existing_session,
     fail,
     load_deployment,
     writable_dir,
     writable_file,
 )
-from chainmpc.cli.keys import key_option, open_keys, passphrase_file_option
+from chainmpc.cli.keys import key_options, open_keys
 from chainmpc.exceptions import InputError, ServiceError
 from chainmpc.jobs.registry import load_job
 from chainmpc.roles.delivery import BatchServer
@@ -52,8 +54,7 @@ REGISTER_GAS = 150_000
     metavar="FILE",
     help="consortium.toml: the orgs, auditors and service to register (docs/design.md).",
 )
-@key_option
-@passphrase_file_option
+@key_options(required=False, who="The admin's")
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -128,23 +129,8 @@ def preprocess() -> None:
 
 
 @preprocess.command("serve")
-@click.option(
-    "--deployment",
-    "deployment_file",
-    type=FILE_ARG,
-    required=True,
-    metavar="FILE",
-    help="deployment.json (written by `chainmpc deploy --consortium`).",
-)
-@click.option(
-    "--key",
-    "key_file",
-    type=FILE_ARG,
-    required=True,
-    metavar="FILE",
-    help="Service key file.",
-)
-@passphrase_file_option
+@deployment_option
+@key_options(who="The service's")
 @click.option(
     "--job",
     "job_files",
@@ -154,7 +140,7 @@ def preprocess() -> None:
     metavar="FILE",
     help="A job this service deals for (repeatable); sessions of other jobs are left alone.",
 )
-@click.option("--rpc", metavar="URL", help="JSON-RPC node (default: the deployment file's).")
+@deployment_rpc_option
 @click.option(
     "--listen",
     metavar="HOST:PORT",
@@ -241,15 +227,7 @@ def serve_cmd(
     required=True,
     help="Directory holding each org's cache, one subdirectory per org name.",
 )
-@click.option(
-    "--key",
-    "key_file",
-    type=FILE_ARG,
-    required=True,
-    metavar="FILE",
-    help="Service key file.",
-)
-@passphrase_file_option
+@key_options(who="The service's")
 def deal_cmd(
     rpc: str,
     consortium: str,

@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
 from chainmpc.cli.common import FILE_ARG, console, fail
 from chainmpc.exceptions import InputError
 from chainmpc.keys import STRENGTHS, KeyPair, load_keys, new_keys, public_keys
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 #: The environment variable read when no ``--passphrase-file`` is given.
 PASSPHRASE_ENV = "CHAINMPC_PASSPHRASE"
@@ -62,14 +66,16 @@ def read_passphrase(passphrase_file: Path | None, *, confirm: bool) -> str:
     return passphrase
 
 
-#: ``--key FILE`` of the commands a role runs with its own account.
-key_option = click.option(
-    "--key",
-    "key_file",
-    type=FILE_ARG,
-    metavar="FILE",
-    help="This role's key file (`chainmpc keys new`).",
-)
+def key_options(required: bool = True, who: str = "Your") -> Callable[[F], F]:
+    """``--key FILE`` and ``--passphrase-file FILE`` of a command a role runs with its own
+    account."""
+    key = click.option("--key", "key_file", type=FILE_ARG, required=required, metavar="FILE",
+                       help=f"{who} key file (`chainmpc keys new`).")  # fmt: skip
+
+    def apply(fn: F) -> F:
+        return key(passphrase_file_option(fn))
+
+    return apply
 
 
 def open_keys(key_file: Path, passphrase_file: Path | None) -> KeyPair:

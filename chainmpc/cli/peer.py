@@ -15,11 +15,13 @@ from chainmpc.cli.common import (
     SESSION_FAILURES,
     console,
     deployment_chain,
+    deployment_option,
+    deployment_rpc_option,
     fail,
     load_deployment,
     writable_dir,
 )
-from chainmpc.cli.keys import open_keys, passphrase_file_option
+from chainmpc.cli.keys import key_options, open_keys
 from chainmpc.cli.report import result_document
 from chainmpc.exceptions import InputError, ParameterError, SessionAborted
 from chainmpc.jobs.registry import job_from_spec, load_job
@@ -58,23 +60,8 @@ class Log:
 
 
 @click.command("peer")
-@click.option(
-    "--deployment",
-    "deployment_file",
-    type=FILE_ARG,
-    required=True,
-    metavar="FILE",
-    help="deployment.json (from `chainmpc deploy --consortium`).",
-)
-@click.option(
-    "--key",
-    "key_file",
-    type=FILE_ARG,
-    required=True,
-    metavar="FILE",
-    help="This org's key file (`chainmpc keys new`).",
-)
-@passphrase_file_option
+@deployment_option
+@key_options(who="This org's")
 @click.option(
     "--job",
     "job_file",
@@ -94,7 +81,7 @@ class Log:
     type=click.IntRange(min=1),
     help="The session to join (default: wait for the next one of this job).",
 )
-@click.option("--rpc", metavar="URL", help="JSON-RPC node (default: the deployment file's).")
+@deployment_rpc_option
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),

@@ -16,11 +16,13 @@ from chainmpc.cli.common import (
     SESSION_FAILURES,
     console,
     deployment_chain,
+    deployment_option,
+    deployment_rpc_option,
     existing_session,
     fail,
     load_deployment,
 )
-from chainmpc.cli.keys import open_keys, passphrase_file_option
+from chainmpc.cli.keys import key_options, open_keys
 from chainmpc.exceptions import InputError
 from chainmpc.jobs.registry import load_job
 from chainmpc.roles.peer import MAX_SESSION_SECONDS
@@ -29,23 +31,6 @@ from onchain.clients import AbortClaim, ConsortiumClient, SessionClient, State
 from onchain.commitments import job_hash
 from onchain.transactions import Sender, TxLog
 
-_deployment = click.option(
-    "--deployment",
-    "deployment_file",
-    type=FILE_ARG,
-    required=True,
-    metavar="FILE",
-    help="deployment.json.",
-)
-_key = click.option(
-    "--key",
-    "key_file",
-    type=FILE_ARG,
-    required=True,
-    metavar="FILE",
-    help="Your key file (`chainmpc keys new`).",
-)
-_rpc = click.option("--rpc", metavar="URL", help="JSON-RPC node (default: the deployment's).")
 _session = click.option(
     "--session", type=click.IntRange(min=1), required=True, help="The session id."
 )
@@ -58,9 +43,8 @@ def session_group() -> None:
 
 
 @session_group.command("open")
-@_deployment
-@_key
-@passphrase_file_option
+@deployment_option
+@key_options()
 @click.option(
     "--job",
     "job_file",
@@ -81,7 +65,7 @@ def session_group() -> None:
     show_default=True,
     help="The session's deadline, from now.",
 )
-@_rpc
+@deployment_rpc_option
 def open_cmd(
     deployment_file: Path, key_file: Path, passphrase_file: Path | None, job_file: Path,
     orgs: str | None, minutes: int, rpc: str | None,
@@ -124,9 +108,9 @@ def open_cmd(
 
 
 @session_group.command("status")
-@_deployment
+@deployment_option
 @_session
-@_rpc
+@deployment_rpc_option
 def status_cmd(deployment_file: Path, session: int, rpc: str | None) -> None:
     """Show a session's state, who has done what, and its deadline (no key needed)."""
     record = load_deployment(deployment_file)
@@ -150,9 +134,8 @@ def status_cmd(deployment_file: Path, session: int, rpc: str | None) -> None:
 
 
 @session_group.command("abort")
-@_deployment
-@_key
-@passphrase_file_option
+@deployment_option
+@key_options()
 @_session
 @click.option(
     "--claim",
@@ -161,7 +144,7 @@ def status_cmd(deployment_file: Path, session: int, rpc: str | None) -> None:
     show_default=True,
     help="What went wrong (recorded as your claim).",
 )
-@_rpc
+@deployment_rpc_option
 def abort_cmd(
     deployment_file: Path, key_file: Path, passphrase_file: Path | None, session: int,
     claim: str, rpc: str | None,
