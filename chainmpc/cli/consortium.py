@@ -3,6 +3,7 @@ preprocessing service: ``serve`` for every session naming it, ``deal`` for one).
 
 from __future__ import annotations
 
+import signal
 import threading
 from pathlib import Path
 
@@ -190,21 +191,17 @@ def serve_cmd(
     server.start()
     console.print(f"serving batches at {server.endpoint}")
     sender = Sender(chain.w3, keys.account, TxLog(), "preprocessing service")
+    stop = threading.Event()
+    # SIGTERM (a service manager stopping it) ends the loop between sessions, like Ctrl-C.
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        serve_sessions(
-            sender,
-            consortium,
-            sessions,
-            record.id,
-            jobs,
-            box,
-            console.print,
-            stop=threading.Event(),
-        )
+        serve_sessions(sender, consortium, sessions, record.id, jobs, box, console.print,
+                       stop=stop)  # fmt: skip
     except KeyboardInterrupt:
-        console.print("stopped")
+        pass  # Ctrl-C: stop serving, as SIGTERM does
     finally:
         server.close()
+    console.print("stopped")
 
 
 @preprocess.command("deal")
