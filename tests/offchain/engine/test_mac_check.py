@@ -17,7 +17,7 @@ import pytest
 from chainmpc.exceptions import SessionAborted
 from chainmpc.faults import corrupt_triple
 from chainmpc.jobs.sum_product import SumProductJob
-from chainmpc.roles.launcher import Roles, Run
+from chainmpc.roles.launcher import Roles
 from offchain.engine.core import Engine
 from offchain.engine.transcript import challenge
 from offchain.hazmat.field import Vec
@@ -27,6 +27,7 @@ from offchain.sectypes.array import secret_input_unchecked
 from onchain.clients import AbortClaim
 from onchain.connection import connect
 from tests.helpers.harness import chain_checkpoint, deal, prepare, run_parties, sigma_sum
+from tests.helpers.lockstep import Lockstep
 
 Predict = Callable[[Engine], bytes]
 
@@ -97,7 +98,7 @@ class PredictingDealer(Dealer):
 
 
 def test_a_dealer_cannot_predict_the_sacrifice_challenge(tmp_path: Path) -> None:
-    run = Run(
+    run = Lockstep(
         connect(None),
         SumProductJob.in_memory([2, 3, 4]),
         [2, 3, 4],
