@@ -147,8 +147,10 @@ class OrgPeer:
         sessions: SessionClient,
         session: int,
         job: Job,
+        timeout: float = 30.0,
     ) -> None:
         self.me = identity
+        self.timeout = timeout  # bounds the mesh's start and each send and receive
         self.sender = sender
         self.consortium = consortium
         self.sessions = sessions
@@ -209,6 +211,7 @@ class OrgPeer:
             [bytes(key) for _, key, _ in registry],
             [parse_endpoint(ep) for _, _, ep in registry],
             self.tag,
+            self.timeout,
         )
         self.network.start()
 

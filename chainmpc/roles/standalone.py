@@ -103,7 +103,7 @@ class Member:
             self.index, self.name, self.keys.account, self.keys.box_key, host, port, cache_dir
         )
         sender = Sender(self.w3, self.keys.account, TxLog(), self.name)
-        peer = OrgPeer(identity, sender, self.consortium, self.sessions, session, self.job)
+        peer = OrgPeer(identity, sender, self.consortium, self.sessions, session, self.job, timeout)
         watch = SessionWatch(
             self.sessions, session, self.names, timeout, poll, self.record.block, progress
         )
@@ -116,7 +116,10 @@ class Member:
                 session,
                 OrgCache(cache_dir),
                 self.sessions.batch_hash(session, self.keys.address),
-                deadline=float(info.deadline),
+                # The service has committed the hash, so its batch is there to serve: a
+                # service that then does not deliver it (or sends other bytes) is waited for
+                # one step, like any other role, not until the session's deadline.
+                deadline=min(float(info.deadline), time.time() + timeout),
                 progress=progress,
             )
 
