@@ -156,12 +156,11 @@ def peer(
             phase=log.enter,
         )
     except OrgAborted as exc:
-        fail(f"session {session} aborted by this org: {exc}")
+        if exc.posted:
+            fail(f"session {session} aborted by this org: {exc}")
+        fail(f"{_aborted_on_chain(member, session)}; this org saw {exc}")
     except SessionAborted:
-        info = member.sessions.abort_info(session or 0)
-        fail(
-            f"session {session} was aborted on-chain ({info.reason.name}, claim {info.claim.name})"
-        )
+        fail(_aborted_on_chain(member, session))
     except (TimeoutError, *SESSION_FAILURES) as exc:
         fail(f"{type(exc).__name__}: {exc}")
     del own
@@ -173,3 +172,13 @@ def peer(
     log.phase = "done"
     log.say(f"finalised; wrote {out / 'result.json'}")
     sys.exit(0)
+
+
+def _aborted_on_chain(member: Member, session: int | None) -> str:
+    """Who aborted the session on-chain and with which claim, in words."""
+    info = member.sessions.abort_info(session or 0)
+    by = member.names.get(info.by, info.by)
+    return (
+        f"session {session} was aborted on-chain by {by} ({info.reason.name}, "
+        f"claim {info.claim.name})"
+    )

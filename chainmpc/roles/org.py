@@ -136,7 +136,12 @@ SESSION_PHASES = (
 
 
 class OrgAborted(SessionAborted):
-    """This org's own step failed and this org posted the abort; the message says why."""
+    """This org's own step failed; the message says why. ``posted`` is whether this org's
+    abort is the one recorded (False when another org's abort was mined first)."""
+
+    def __init__(self, message: str, posted: bool = True) -> None:
+        super().__init__(message)
+        self.posted = posted
 
 
 def take_part(
@@ -165,8 +170,9 @@ def take_part(
         peer.close()
         if isinstance(exc, TransportError):
             _grace(watch)
-        peer.abort(claim_for(exc))
-        raise OrgAborted(f"{peer.me.name}: {type(exc).__name__}: {exc}") from exc
+        posted = peer.abort(claim_for(exc))
+        reason = f"{peer.me.name}: {type(exc).__name__}: {exc}{_culprit(exc, participants, watch)}"
+        raise OrgAborted(reason, posted) from exc
     except SessionAborted:
         raise
     except BaseException as exc:
@@ -245,6 +251,15 @@ def checkpoint(peer: OrgPeer, watch: SessionWatch) -> None:
                     checkpoint=number)  # fmt: skip
     watch.until_passed(number, f"checkpoint {number} to pass")
     peer.confirm_checkpoint()
+
+
+def _culprit(exc: BaseException, participants: list[str], watch: SessionWatch) -> str:
+    """The org a broken channel leads to, by name: the mesh knows orgs by index only, and the
+    user must learn which org to call."""
+    peer = getattr(exc, "peer", None)
+    if not isinstance(exc, TransportError) or peer is None or not 0 <= peer < len(participants):
+        return ""
+    return f" (org {peer} is {watch.names.get(participants[peer], participants[peer])})"
 
 
 def _aborted(watch: SessionWatch) -> bool:
