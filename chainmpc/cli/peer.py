@@ -159,8 +159,10 @@ def peer(
         if exc.posted:
             fail(f"session {session} aborted by this org: {exc}")
         fail(f"{_aborted_on_chain(member, session)}; this org saw {exc}")
-    except SessionAborted:
-        fail(_aborted_on_chain(member, session))
+    except SessionAborted as exc:
+        waiting = getattr(exc, "waiting", None)  # AbortedWhileWaiting: what this org waited for
+        fail(_aborted_on_chain(member, session) + (f"; this org was waiting for {waiting}"
+                                                   if waiting else ""))  # fmt: skip
     except (TimeoutError, *SESSION_FAILURES) as exc:
         fail(f"{type(exc).__name__}: {exc}")
     del own

@@ -44,6 +44,15 @@ class StepTimeout(TimeoutError):
     """The other orgs did not do a step in time; the message names them."""
 
 
+class AbortedWhileWaiting(SessionAborted):
+    """Another org aborted while this org waited for a step; ``waiting`` says which step and
+    which orgs had not done it yet (most often, the reason for the abort)."""
+
+    def __init__(self, message: str, waiting: str) -> None:
+        super().__init__(message)
+        self.waiting = waiting
+
+
 @dataclass
 class SessionWatch:
     """What one org sees of a session on-chain: the waits for the other orgs' steps.
@@ -105,18 +114,26 @@ class SessionWatch:
         limit = self.timeout if timeout is None else timeout
         start = time.monotonic()
         said = False
+        last: SessionInfo | None = None
         while True:
-            info = self.info()  # raises once the session is aborted
+            # Decided before the read, so a step done as the time ran out still counts.
+            waited = time.monotonic() - start
+            try:
+                info = self.info()
+            except SessionAborted as exc:
+                late = missing(last) if last is not None else []
+                waiting = what + (f" (still missing: {', '.join(late)})" if late else "")
+                raise AbortedWhileWaiting(str(exc), waiting) from None
             result = ready(info)
             if result is not None:
                 return result
-            waited = time.monotonic() - start
             if waited > limit:
                 late = missing(info)
                 raise StepTimeout(
                     f"waited {waited:.0f} s for {what}"
                     + (f" (still missing: {', '.join(late)})" if late else "")
                 )
+            last = info
             if not said and waited > 2.0:
                 self.progress(f"waiting for {what} ...")
                 said = True
