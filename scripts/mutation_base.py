@@ -29,6 +29,7 @@ SOUND = "tests/chainmpc/test_soundness.py::"
 CACHE = "tests/offchain/preprocessing/test_cache.py::"
 DELIVERY = "tests/chainmpc/roles/test_delivery.py::"
 PEER = ("tests/chainmpc/roles/test_peer.py",)
+PROCESSES = "tests/chainmpc/roles/test_processes.py::"
 AUDIT = ("tests/onchain/test_audit.py",)
 DEMO = "tests/chainmpc/cli/test_demo.py::test_every_cheat_aborts_on_chain_with_no_result"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mutation_base import DEMO, PEER, SOUND, Mutation, off
+from mutation_base import DEMO, PEER, PROCESSES, SOUND, Mutation, off
 
 PEER_MUTATIONS: list[Mutation] = [
     # -- the peer's parameter checks and steps ---------------------------------------------
@@ -90,9 +90,9 @@ PEER_MUTATIONS: list[Mutation] = [
     Mutation(
         "org: an org whose step fails does not post the abort",
         "chainmpc/roles/org.py",
-        "        peer.abort(claim_for(exc))\n",
-        "",
-        (SOUND + "test_an_org_that_crashes_mid_session_is_reported_on_chain",),
+        "        posted = peer.abort(claim_for(exc))\n",
+        "        posted = True\n",
+        (PROCESSES + "test_a_tampered_batch_in_the_outbox_is_refused",),
     ),
     off(
         "peer: material for another field accepted",
@@ -118,5 +118,52 @@ PEER_MUTATIONS: list[Mutation] = [
         "chainmpc/roles/org.py",
         "any(verdicts)",
         (DEMO + "[embedded-mask]",),
+    ),
+    # -- the per-org peers as OS processes (tests/chainmpc/roles/test_processes.py) ---------
+    off(
+        "org: the step timeout never fires",
+        "chainmpc/roles/org.py",
+        "waited > limit",
+        (PROCESSES + "test_a_killed_peer_is_named_and_aborted_then_a_rerun_finalises",),
+    ),
+    Mutation(
+        "peer: the mesh's timeouts are not --timeout",
+        "chainmpc/roles/peer.py",
+        "            self.tag,\n            self.timeout,\n",
+        "            self.tag,\n",
+        (PROCESSES + "test_a_hung_peer_is_named_and_aborted_by_the_others",),
+    ),
+    Mutation(
+        "org: a broken channel's error does not name the org",
+        "chainmpc/roles/org.py",
+        '    return f" (org {peer} is {watch.names.get(participants[peer], participants[peer])})"',
+        '    return ""',
+        (PROCESSES + "test_a_hung_peer_is_named_and_aborted_by_the_others",),
+    ),
+    Mutation(
+        "org: Ctrl-C (or any crash) leaves the session live",
+        "chainmpc/roles/org.py",
+        "            peer.abort(AbortClaim.PROTOCOL_ERROR)\n",
+        "            pass\n",
+        (PROCESSES + "test_ctrl_c_of_a_peer_mid_session_aborts_it_on_the_way_out",),
+    ),
+    Mutation(
+        "member: a committed batch that never matches is waited for until the deadline",
+        "chainmpc/roles/standalone.py",
+        "deadline=min(float(info.deadline), time.time() + timeout),",
+        "deadline=float(info.deadline),",
+        (PROCESSES + "test_a_tampered_batch_in_the_outbox_is_refused",),
+    ),
+    off(
+        "member: the registered encryption key not checked",
+        "chainmpc/roles/standalone.py",
+        "bytes(registered_key) != keys.encryption_key",
+        (PROCESSES + "test_an_impostor_key_is_refused_and_a_wrong_key_handshake_too",),
+    ),
+    off(
+        "member: an unregistered account taken as an org",
+        "chainmpc/roles/standalone.py",
+        "not self.consortium.is_org(keys.address)",
+        (PROCESSES + "test_an_impostor_key_is_refused_and_a_wrong_key_handshake_too",),
     ),
 ]

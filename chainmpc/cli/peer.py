@@ -145,15 +145,16 @@ def peer(
             phase=log.enter,
         )
     except OrgAborted as exc:
-        fail(f"session {session} aborted by this org: {exc}")
+        if exc.posted:
+            fail(f"session {session} aborted by this org: {exc}")
+        fail(f"{_aborted_on_chain(member, session)}; this org saw {exc}")
     except KeyboardInterrupt:
         # take_part has posted this org's abort on the way out (if the node answered).
         fail(f"interrupted; {_left(member, session, deployment_file, key_file)}")
-    except SessionAborted:
-        info = member.sessions.abort_info(session or 0)
-        fail(
-            f"session {session} was aborted on-chain ({info.reason.name}, claim {info.claim.name})"
-        )
+    except SessionAborted as exc:
+        waiting = getattr(exc, "waiting", None)  # AbortedWhileWaiting: what this org waited for
+        fail(_aborted_on_chain(member, session) + (f"; this org was waiting for {waiting}"
+                                                   if waiting else ""))  # fmt: skip
     except (TimeoutError, *SESSION_FAILURES) as exc:
         fail(f"{type(exc).__name__}: {exc}; {_left(member, session, deployment_file, key_file)}")
     del own
@@ -184,4 +185,14 @@ def _left(member: Member, session: int | None, deployment: Path, key: Path) -> s
     return (
         f"session {session} may still be live; close it with: chainmpc session abort "
         f"--deployment {deployment} --key {key} --session {session}"
+    )
+
+
+def _aborted_on_chain(member: Member, session: int | None) -> str:
+    """Who aborted the session on-chain and with which claim, in words."""
+    info = member.sessions.abort_info(session or 0)
+    by = member.names.get(info.by, info.by)
+    return (
+        f"session {session} was aborted on-chain by {by} ({info.reason.name}, "
+        f"claim {info.claim.name})"
     )

@@ -44,6 +44,15 @@ class StepTimeout(TimeoutError):
     """The other orgs did not do a step in time; the message names them."""
 
 
+class AbortedWhileWaiting(SessionAborted):
+    """Another org aborted while this org waited for a step; ``waiting`` says which step and
+    which orgs had not done it yet (most often, the reason for the abort)."""
+
+    def __init__(self, message: str, waiting: str) -> None:
+        super().__init__(message)
+        self.waiting = waiting
+
+
 @dataclass
 class SessionWatch:
     """What one org sees of a session on-chain: the waits for the other orgs' steps.
@@ -119,18 +128,26 @@ class SessionWatch:
         missing: Callable[[SessionInfo], list[str]],
     ) -> Any:
         said = False
+        last: SessionInfo | None = None
         while True:
-            info = self.info()  # raises once the session is aborted
+            # Decided before the read, so a step done as the time ran out still counts.
+            waited = time.monotonic() - start
+            try:
+                info = self.info()
+            except SessionAborted as exc:
+                late = missing(last) if last is not None else []
+                waiting = what + (f" (still missing: {', '.join(late)})" if late else "")
+                raise AbortedWhileWaiting(str(exc), waiting) from None
             result = ready(info)
             if result is not None:
                 return result
-            waited = time.monotonic() - start
             if waited > limit:
                 late = missing(info)
                 raise StepTimeout(
                     f"waited {waited:.0f} s for {what}"
                     + (f" (still missing: {', '.join(late)})" if late else "")
                 )
+            last = info
             if not said and waited > 2.0:
                 self.progress(f"waiting for {what} ...")
                 said = True
@@ -150,7 +167,12 @@ SESSION_PHASES = (
 
 
 class OrgAborted(SessionAborted):
-    """This org's own step failed and this org posted the abort; the message says why."""
+    """This org's own step failed; the message says why. ``posted`` is whether this org's
+    abort is the one recorded (False when another org's abort was mined first)."""
+
+    def __init__(self, message: str, posted: bool = True) -> None:
+        super().__init__(message)
+        self.posted = posted
 
 
 def take_part(
@@ -179,8 +201,9 @@ def take_part(
         peer.close()
         if isinstance(exc, TransportError):
             _grace(watch)
-        peer.abort(claim_for(exc))
-        raise OrgAborted(f"{peer.me.name}: {type(exc).__name__}: {exc}") from exc
+        posted = peer.abort(claim_for(exc))
+        reason = f"{peer.me.name}: {type(exc).__name__}: {exc}{_culprit(exc, participants, watch)}"
+        raise OrgAborted(reason, posted) from exc
     except SessionAborted:
         raise
     except BaseException as exc:
@@ -259,6 +282,15 @@ def checkpoint(peer: OrgPeer, watch: SessionWatch) -> None:
                     checkpoint=number)  # fmt: skip
     watch.until_passed(number, f"checkpoint {number} to pass")
     peer.confirm_checkpoint()
+
+
+def _culprit(exc: BaseException, participants: list[str], watch: SessionWatch) -> str:
+    """The org a broken channel leads to, by name: the mesh knows orgs by index only, and the
+    user must learn which org to call."""
+    peer = getattr(exc, "peer", None)
+    if not isinstance(exc, TransportError) or peer is None or not 0 <= peer < len(participants):
+        return ""
+    return f" (org {peer} is {watch.names.get(participants[peer], participants[peer])})"
 
 
 def _aborted(watch: SessionWatch) -> bool:

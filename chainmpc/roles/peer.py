@@ -147,8 +147,10 @@ class OrgPeer:
         sessions: SessionClient,
         session: int,
         job: Job,
+        timeout: float = 30.0,
     ) -> None:
         self.me = identity
+        self.timeout = timeout  # bounds the mesh's start and each send and receive
         self.sender = sender
         self.consortium = consortium
         self.sessions = sessions
@@ -209,6 +211,7 @@ class OrgPeer:
             [bytes(key) for _, key, _ in registry],
             [parse_endpoint(ep) for _, _, ep in registry],
             self.tag,
+            self.timeout,
         )
         self.network.start()
 
@@ -337,12 +340,13 @@ class OrgPeer:
         """This org's value shares of the outputs, as committed and revealed."""
         return [v for out in self._outputs for v in self.field.to_ints(out.shared.x)]
 
-    def abort(self, claim: AbortClaim) -> None:
+    def abort(self, claim: AbortClaim) -> bool:
         """Abort the session on-chain with this org's claim of why, unless it is closed; past
-        the deadline, close it as expired (the only abort the contract then takes)."""
+        the deadline, close it as expired (the only abort the contract then takes). Returns
+        whether this org's abort is the one recorded, so no org reports another's as its own."""
         info = self.sessions.session(self.session)
         if info.state in (State.FINALISED, State.ABORTED):
-            return
+            return False
         try:
             if self.sender.w3.eth.get_block("latest")["timestamp"] > info.deadline:
                 self.sessions.abort_expired(self.sender, self.session)
@@ -352,6 +356,8 @@ class OrgPeer:
             # Another org's abort (or the end of the session) came first; either is final.
             if self.sessions.session(self.session).state != State.ABORTED:
                 raise
+            return False
+        return True
 
     def close(self) -> None:
         """Close the peer channels."""

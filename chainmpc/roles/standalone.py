@@ -107,7 +107,7 @@ class Member:
         )
         sender = TimedSender(self.w3, self.keys.account, TxLog(), self.name)
         self.peer = peer = OrgPeer(identity, sender, self.consortium, self.sessions, session,
-                                   self.job)  # fmt: skip
+                                   self.job, timeout)  # fmt: skip
         self.watch = watch = SessionWatch(
             self.sessions, session, self.names, timeout, poll, self.record.block, progress
         )
@@ -120,7 +120,10 @@ class Member:
                 session,
                 OrgCache(cache_dir),
                 self.sessions.batch_hash(session, self.keys.address),
-                deadline=float(info.deadline),
+                # The service has committed the hash, so its batch is there to serve: a
+                # service that then does not deliver it (or sends other bytes) is waited for
+                # one step, like any other role, not until the session's deadline.
+                deadline=min(float(info.deadline), time.time() + timeout),
                 progress=progress,
             )
 
