@@ -46,7 +46,9 @@ SEND_ATTEMPTS = 3
 # How nodes say "that nonce is used": geth/Besu/anvil, and ganache's wording.
 _NONCE_USED = re.compile(
     r"nonce too low|already known|replacement transaction underpriced|already imported"
-    r"|doesn't have the correct nonce|known transaction",
+    r"|doesn't have the correct nonce|known transaction"
+    # ganache, when the nonce's transaction is being mined and "pending" does not show it yet
+    r"|mining has already started",
     re.I,
 )
 _REPR_BYTES = re.compile(r"execution reverted: (b(['\"]).*\2)\s*$", re.S)

@@ -222,8 +222,9 @@ class Run:
         def service() -> None:
             log = self.service.log
             assert isinstance(log, PhaseLog)
-            watch("service").until_state({State.ACCEPTED}, "every org to accept",
-                                         SESSION_SECONDS)  # fmt: skip
+            # Bounded like an org's step: if an org could not accept (its accept and its
+            # abort both failed), the run must end, not wait for the session's deadline.
+            watch("service").until_state({State.ACCEPTED}, "every org to accept")
             log.enter("preprocess")
             self._preprocess()
             log.enter("")
