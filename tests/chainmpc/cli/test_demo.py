@@ -78,8 +78,15 @@ CHEATS = {
 }
 
 
+#: The cheats also run on ganache: the service's (there it is its own `preprocess deal`
+#: process) and one org's.
+ON_GANACHE = ("triple", "mask", "sigma")
+
+
 @pytest.mark.parametrize("kind", sorted(CHEATS))
-def test_every_cheat_aborts_on_chain_with_no_result(chain, kind: str) -> None:
+def test_every_cheat_aborts_on_chain_with_no_result(chain, kind: str, request) -> None:
+    if request.node.callspec.params["chain"] == "ganache" and kind not in ON_GANACHE:
+        pytest.skip("an org's cheat runs the same code on every chain: checked on the embedded one")
     reason, claim, named, words = CHEATS[kind]
     outcome = run_session(chain, SumProductJob.in_memory(INPUTS), roles_for(kind, 1))
     assert outcome.result is None and not outcome.ok
