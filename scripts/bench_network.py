@@ -2,7 +2,7 @@
 org's time goes (the chain, the network, computation), time and bytes per round.
 
 Each run deploys a fresh consortium on a ganache node this script starts, runs ``chainmpc
-preprocess serve`` and three ``chainmpc peer`` processes (tests/helpers/netsession.py) on:
+preprocess serve`` and three ``chainmpc peer`` processes (tests/helpers/consortium.py) on:
 
 - ``loopback``: every endpoint 127.0.0.1;
 - ``netns``: one network namespace per org, veth pairs to a bridge in the root namespace,
@@ -41,8 +41,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from chainmpc.jobs.registry import load_job  # noqa: E402
+from tests.helpers.consortium import Placement, SessionRun, build_consortium  # noqa: E402
 from tests.helpers.netns import NetnsError, Topology, network, unavailable  # noqa: E402
-from tests.helpers.netsession import Placement, SessionRun, ganache, run_session  # noqa: E402
+from tests.helpers.node import ganache  # noqa: E402
 
 EXAMPLE = ROOT / "examples" / "stats.toml"
 NETEM_SKIPPED = "netem not available in this kernel: skipped"
@@ -130,11 +131,12 @@ def run_on(name: str, where: Placement, datasets: list[tuple[str, int, Path]],
     with ganache(where.host) as rpc:
         if warmup:
             print(f"warming up {name} ...", flush=True)
-            summarise(name, "warm-up", 2, run_session(work / f"{name}-warmup", rpc, EXAMPLE,
-                                                      where), plaintext(EXAMPLE))  # fmt: skip
+            summarise(name, "warm-up", 2, build_consortium(work / f"{name}-warmup", rpc, EXAMPLE,
+                                                           where).run_session(),
+                      plaintext(EXAMPLE))  # fmt: skip
         for dataset, rows, job_file in datasets:
             print(f"running {name} / {dataset} ...", flush=True)
-            run = run_session(work / f"{name}-{dataset}", rpc, job_file, where)
+            run = build_consortium(work / f"{name}-{dataset}", rpc, job_file, where).run_session()
             out.append(summarise(name, dataset, rows, run, plaintext(job_file)))
             report(out[-1])
     return out

@@ -1,4 +1,4 @@
-"""Mutations of the network-namespace harness (``tests/helpers/netns.py``, ``netsession.py``):
+"""Mutations of the network-namespace harness (``tests/helpers/netns.py``, ``consortium.py``):
 its teardown, and that a peer really runs in its namespace (see ``scripts/mutations.py``)."""
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ NETNS_MUTATIONS: list[Mutation] = [
     ),
     Mutation(
         "netns: peers started outside their namespaces",
-        "tests/helpers/netsession.py",
-        "subprocess.Popen([*prefix, sys.executable,",
-        "subprocess.Popen([sys.executable,",
+        "tests/helpers/consortium.py",
+        "            [*prefix, sys.executable, \"-m\", \"chainmpc\", *args],",
+        "            [sys.executable, \"-m\", \"chainmpc\", *args],",
         (NETNS + "test_honest_session_across_namespaces",),
     ),
 ]

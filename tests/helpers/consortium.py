@@ -1,15 +1,20 @@
-"""The multi-machine walkthrough as OS processes on one host, for the fault tests.
+"""The multi-machine walkthrough as OS processes on one host: the one orchestrator of the
+process tests (tests/chainmpc/roles/test_processes.py, test_netns.py) and of
+scripts/bench_network.py.
 
 :func:`build_consortium` does what a real consortium does once, through the CLI only: ``keys
-new`` for the admin, the service and each org, ``consortium.toml`` with free 127.0.0.1 ports,
-funding the fresh accounts out of band (from the node's dev account), ``deploy
---consortium``. A :class:`Consortium` then starts ``preprocess serve``, ``session open`` and
-one ``peer`` per org as separate ``python -m chainmpc`` processes, each logging to its own file
-so a test can time a fault on a log line and read what the user saw afterwards.
+new`` for the admin, the service and each org, ``consortium.toml`` with free ports on the hosts
+a :class:`Placement` gives, funding the fresh accounts out of band (from the node's dev
+account), ``deploy --consortium``. A :class:`Consortium` then starts ``preprocess serve``,
+``session open`` and one ``peer`` per org as separate ``python -m chainmpc`` processes (each
+behind its placement's command prefix, e.g. ``ip netns exec``), each logging to its own file so
+a test can time a fault on a log line and read what the user saw afterwards;
+:meth:`Consortium.run_session` is one honest session from start to end.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import re
@@ -22,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from chainmpc.jobs.spec import load_spec
 from offchain.transport.mesh import free_ports
 from onchain.clients import ConsortiumClient, SessionClient, SessionInfo
 from onchain.connection import connect
@@ -32,19 +38,65 @@ JOB = ROOT / "examples" / "sum-product.toml"
 ORGS = ("bank-a", "bank-b", "bank-c")
 PASSPHRASE = "correct horse battery staple, for throwaway test keys"
 FUNDING = 10 * 10**18
+
+
+def sum_product_answer(job: Path = JOB) -> dict[str, int]:
+    """The plaintext sum and product of a sum-product job's CSVs (``DIR/*.csv`` next to it),
+    read independently of the package: what every org's result.json must say."""
+    values = []
+    for path in sorted((job.parent / job.stem).glob("*.csv")):
+        with path.open() as f:
+            values += [int(row["value"]) for row in csv.DictReader(f)]
+    product = 1
+    for v in values:
+        product *= v
+    return {"sum": sum(values), "product": product}
+
+
 #: How long a CLI step (keys, deploy, open, status, abort) may take on a loaded 2-core machine.
 STEP = 90.0
 
 
-class Proc:
-    """One ``python -m chainmpc ...`` process, its stdout and stderr in one log file."""
+@dataclass(frozen=True)
+class Placement:
+    """Where each role runs: the host the service listens on, and per org its endpoint host
+    and the command prefix that puts its process there."""
 
-    def __init__(self, name: str, args: list[str], env: dict[str, str], log: Path) -> None:
+    name: str
+    host: str
+    org_hosts: tuple[str, ...]
+    prefixes: tuple[tuple[str, ...], ...]
+
+    @staticmethod
+    def loopback(orgs: int) -> Placement:
+        """Every role on 127.0.0.1 in the root namespace."""
+        return Placement("loopback", "127.0.0.1", ("127.0.0.1",) * orgs, ((),) * orgs)
+
+
+@dataclass
+class SessionRun:
+    """What one session left: each org's exit code, result.json, stats.json and log."""
+
+    session: int
+    codes: dict[str, int]
+    results: dict[str, dict[str, Any]]
+    stats: dict[str, dict[str, Any]]
+    logs: dict[str, str]
+    seconds: float  # from starting the peers to the last one's exit
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Proc:
+    """One ``[prefix] python -m chainmpc ...`` process, its stdout and stderr in one log file."""
+
+    def __init__(
+        self, name: str, args: list[str], env: dict[str, str], log: Path, prefix: Iterable[str] = ()
+    ) -> None:
         self.name = name
         self.log = log
         self._out: IO[bytes] = log.open("wb")
         self.popen = subprocess.Popen(
-            [sys.executable, "-m", "chainmpc", *args],
+            [*prefix, sys.executable, "-m", "chainmpc", *args],
             stdout=self._out,
             stderr=subprocess.STDOUT,
             env=env,
@@ -59,6 +111,10 @@ class Proc:
     def text(self) -> str:
         """Everything it printed so far."""
         return self.log.read_text(errors="replace")
+
+    def tail(self) -> str:
+        """Its last lines, for a failure message."""
+        return "\n".join(self.text().splitlines()[-8:])
 
     def events(self) -> list[dict[str, Any]]:
         """Its ``--json-log`` lines so far."""
@@ -119,6 +175,8 @@ class Consortium:
 
     root: Path
     rpc: str
+    job: Path
+    orgs: tuple[str, ...]
     keys: dict[str, Path]  # role name (admin, service, each org) -> key file
     endpoints: dict[str, str]  # org name -> host:port
     deployment: Path
@@ -126,6 +184,7 @@ class Consortium:
     manager: str
     env: dict[str, str]
     sessions: SessionClient
+    where: Placement
     procs: list[Proc] = field(default_factory=list)
     _runs: int = 0
 
@@ -140,10 +199,11 @@ class Consortium:
             timeout=timeout,
         )
 
-    def start(self, name: str, *args: str) -> Proc:
-        """Start ``chainmpc ARGS`` as ``name`` in the background."""
+    def start(self, name: str, *args: str, prefix: Iterable[str] = ()) -> Proc:
+        """Start ``[prefix] chainmpc ARGS`` as ``name`` in the background."""
         self._runs += 1
-        proc = Proc(name, list(args), self.env, self.root / "logs" / f"{self._runs:03d}-{name}.log")
+        log = self.root / "logs" / f"{self._runs:03d}-{name}.log"
+        proc = Proc(name, list(args), self.env, log, prefix)
         self.procs.append(proc)
         return proc
 
@@ -159,16 +219,17 @@ class Consortium:
         """Start ``preprocess serve`` (the peers wait for it; ``wait``: until it listens)."""
         proc = self.start(
             "service", "preprocess", "serve", "--deployment", str(self.deployment),
-            "--key", str(self.keys["service"]), "--job", str(JOB), "--outbox", str(self.outbox()),
+            "--key", str(self.keys["service"]), "--job", str(self.job),
+            "--outbox", str(self.outbox()),
         )  # fmt: skip
         if wait:
             proc.wait_for("serving batches at", STEP)
         return proc
 
     def open_session(self, key: str = "admin") -> int:
-        """``session open`` of the sum-product job; the new session's id."""
+        """``session open`` of the consortium's job; the new session's id."""
         done = self.cli("session", "open", "--deployment", str(self.deployment),
-                        "--key", str(self.keys[key]), "--job", str(JOB))  # fmt: skip
+                        "--key", str(self.keys[key]), "--job", str(self.job))  # fmt: skip
         assert done.returncode == 0, done.stderr
         match = re.search(r"opened session (\d+)", done.stdout)
         assert match, done.stdout
@@ -179,15 +240,50 @@ class Consortium:
         timeout leaves room for a machine loaded by other work; the fault cases pass 10 s."""
         return self.start(
             org, "peer", "--deployment", str(self.deployment), "--key", str(key or self.keys[org]),
-            "--job", str(JOB), "--session", str(session), "--out", str(self.out(org)),
+            "--job", str(self.job), "--session", str(session), "--out", str(self.out(org)),
             "--timeout", str(timeout), "--json-log",
+            prefix=self.where.prefixes[self.orgs.index(org)],
         )  # fmt: skip
 
     def peers(
-        self, session: int, orgs: Iterable[str] = ORGS, timeout: float = 30
+        self, session: int, orgs: Iterable[str] | None = None, timeout: float = 30
     ) -> dict[str, Proc]:
-        """One ``peer`` process per org."""
-        return {org: self.peer(org, session, timeout=timeout) for org in orgs}
+        """One ``peer`` process per org (every org by default)."""
+        return {org: self.peer(org, session, timeout=timeout) for org in orgs or self.orgs}
+
+    def run_session(self, timeout: float = 60.0) -> SessionRun:
+        """One honest session: ``preprocess serve``, ``session open``, a peer per org (each
+        given ``--timeout`` ``timeout`` per step, killed and reported with exit code -9 if it
+        still runs after ten times that); what each org wrote."""
+        for org in self.orgs:
+            for name in ("result.json", "stats.json"):
+                (self.out(org) / name).unlink(missing_ok=True)
+        try:
+            self.serve(wait=True)
+            sid = self.open_session()
+            start = time.monotonic()
+            peers = self.peers(sid, timeout=timeout)
+            end = start + 10 * timeout
+            codes = {}
+            for org, proc in peers.items():
+                try:
+                    codes[org] = proc.popen.wait(timeout=max(1.0, end - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    proc.popen.kill()
+                    codes[org] = proc.popen.wait()
+            seconds = time.monotonic() - start
+        finally:
+            self.stop_all()
+
+        def read(org: str, name: str) -> dict[str, Any]:
+            path = self.out(org) / name
+            return json.loads(path.read_text()) if path.exists() else {}
+
+        return SessionRun(
+            sid, codes, {o: read(o, "result.json") for o in self.orgs},
+            {o: read(o, "stats.json") for o in self.orgs}, {o: peers[o].text() for o in self.orgs},
+            seconds,
+        )  # fmt: skip
 
     def status(self, session: int) -> str:
         """``session status`` output (it needs no key)."""
@@ -227,16 +323,23 @@ class Consortium:
         self.procs.clear()
 
 
-def build_consortium(root: Path, rpc: str) -> Consortium:
+def build_consortium(
+    root: Path, rpc: str, job: Path = JOB, where: Placement | None = None
+) -> Consortium:
     """Keys, ``consortium.toml``, funding and ``deploy --consortium``, all as a real
-    consortium would, on the node at ``rpc``."""
+    consortium would, on the node at ``rpc``, for the orgs of ``job`` placed as ``where``
+    says (all on loopback by default)."""
+    orgs = load_spec(job).orgs
+    where = where or Placement.loopback(len(orgs))
+    if len(where.org_hosts) != len(orgs):
+        raise ValueError(f"{job}: {len(orgs)} orgs, placement has {len(where.org_hosts)}")
     env = {**os.environ, "CHAINMPC_PASSPHRASE": PASSPHRASE}
     env.pop("CHAINMPC_FUNDER_KEY", None)
     (root / "keys").mkdir(mode=0o700, parents=True)
     (root / "logs").mkdir()
     keys: dict[str, Path] = {}
     public: dict[str, tuple[str, str]] = {}
-    for role in ("admin", "service", *ORGS):
+    for role in ("admin", "service", *orgs):
         keys[role] = root / "keys" / f"{role}.json"
         done = subprocess.run(
             [sys.executable, "-m", "chainmpc", "keys", "new", "--out", str(keys[role]),
@@ -248,11 +351,12 @@ def build_consortium(root: Path, rpc: str) -> Consortium:
         box = re.search(r"encryption key: ([0-9a-f]{64})", done.stdout)
         assert address and box, done.stdout
         public[role] = (address[1], box[1])
-    ports = free_ports(len(ORGS) + 1)
-    endpoints = {org: f"127.0.0.1:{port}" for org, port in zip(ORGS, ports, strict=False)}
+    ports = free_ports(len(orgs) + 1)
+    hosts = zip(orgs, where.org_hosts, ports, strict=False)
+    endpoints = {org: f"{host}:{port}" for org, host, port in hosts}
     plan = [f'[service]\naddress = "{public["service"][0]}"\nname = "dealer"\n'
-            f'endpoint = "127.0.0.1:{ports[-1]}"\n']  # fmt: skip
-    for org in ORGS:
+            f'endpoint = "{where.host}:{ports[-1]}"\n']  # fmt: skip
+    for org in orgs:
         address, box = public[org]
         plan.append(f'[orgs.{org}]\naddress = "{address}"\nencryption_key = "{box}"\n'
                     f'endpoint = "{endpoints[org]}"\n')  # fmt: skip
@@ -270,5 +374,6 @@ def build_consortium(root: Path, rpc: str) -> Consortium:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     doc = json.loads(deployment.read_text())
-    return Consortium(root, rpc, keys, endpoints, deployment, doc["consortium"], doc["manager"],
-                      env, SessionClient(chain.w3, doc["manager"]))  # fmt: skip
+    return Consortium(root, rpc, job, orgs, keys, endpoints, deployment, doc["consortium"],
+                      doc["manager"], env, SessionClient(chain.w3, doc["manager"]),
+                      where)  # fmt: skip

@@ -6,11 +6,13 @@ transaction in ahead of one."""
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -25,34 +27,59 @@ GANACHE = ROOT / "node_modules" / ".bin" / "ganache"
 
 
 class Ganache:
-    """A ganache process on a fixed free port; with ``db`` its chain survives a restart."""
+    """A ganache process (deterministic wallet, chain id 1337) on a free port of ``host``; with
+    ``db`` its chain survives a restart. Every test's node is started here: the session-wide
+    one (tests/conftest.py), the ones in network namespaces, the ones the fault tests kill."""
 
-    def __init__(self, db: Path | None = None) -> None:
-        (self.port,) = free_ports(1)
-        self.url = f"http://127.0.0.1:{self.port}"
+    def __init__(self, db: Path | None = None, host: str = "127.0.0.1") -> None:
+        self.host = host
+        (self.port,) = free_ports(1, host)
         self.db = db
         self.proc: subprocess.Popen[bytes] | None = None
 
+    @property
+    def url(self) -> str:
+        """Its JSON-RPC endpoint."""
+        return f"http://{self.host}:{self.port}"
+
     def start(self) -> None:
-        """Start it and wait until it answers (ganache needs about a second)."""
+        """Start it and wait until it answers (ganache needs about a second). A free port can
+        be taken by another process before ganache binds it; then it starts again on another
+        (a restart with ``db`` keeps its port: its clients know the URL)."""
+        if shutil.which("node") is None or not GANACHE.exists():
+            raise RuntimeError(f"{GANACHE}: ganache is not installed (run `npm ci`)")
+        for attempt in range(3):
+            error = self._start_once()
+            if error is None:
+                return
+            if "EADDRINUSE" not in error or self.db is not None or attempt == 2:
+                raise RuntimeError(f"ganache on {self.url} exited: {error}")
+            (self.port,) = free_ports(1, self.host)
+
+    def _start_once(self) -> str | None:
         args = [str(GANACHE), "--wallet.deterministic", "--chain.chainId", "1337"]
-        args += ["--server.host", "127.0.0.1", "--server.port", str(self.port)]
+        args += ["--server.host", self.host, "--server.port", str(self.port)]
         args += ["--logging.quiet"]
         if self.db is not None:
             args += ["--database.dbPath", str(self.db)]
+        # Started from its own binary (not npx) so that ending this PID ends the node.
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         probe = Web3(Web3.HTTPProvider(self.url, request_kwargs={"timeout": 2}))
         deadline = time.monotonic() + 60
         while True:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"ganache exited: {self.proc.stderr.read().decode()[-500:]}")
+                assert self.proc.stderr is not None
+                error = self.proc.stderr.read().decode(errors="replace")[-500:]
+                self.proc = None
+                return error
             try:
                 if probe.is_connected():
-                    return
+                    return None
             except Exception:  # noqa: BLE001 - not up yet
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError("ganache did not start within 60 s")
+                self.stop()
+                raise RuntimeError(f"ganache on {self.url} did not start within 60 s")
             time.sleep(0.1)
 
     def stop(self) -> None:
@@ -66,6 +93,17 @@ class Ganache:
             self.proc.kill()
             self.proc.wait()
         self.proc = None
+
+
+@contextmanager
+def ganache(host: str = "127.0.0.1") -> Iterator[str]:
+    """A fresh :class:`Ganache` on ``host`` for the duration of the block; its URL."""
+    node = Ganache(host=host)
+    node.start()
+    try:
+        yield node.url
+    finally:
+        node.stop()
 
 
 class StalledNode:

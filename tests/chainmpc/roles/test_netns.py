@@ -9,7 +9,6 @@ namespace. The namespaces are made and removed by ``tests/helpers/netns.py`` (sh
 
 from __future__ import annotations
 
-import csv
 import re
 import socket
 import subprocess
@@ -20,25 +19,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.consortium import JOB, Placement, build_consortium, sum_product_answer
 from tests.helpers.netns import NetnsError, Topology, network, unavailable
-from tests.helpers.netsession import ROOT, Placement, ganache, run_session
+from tests.helpers.node import ganache
 
 pytestmark = pytest.mark.ganache
 
-JOB = ROOT / "examples" / "sum-product.toml"
 ORGS = 3
-
-
-def expected() -> dict[str, int]:
-    """The plaintext sum and product of the job's CSVs, read independently of the package."""
-    values = []
-    for org in "abc":
-        with (JOB.parent / "sum-product" / f"{org}.csv").open() as f:
-            values += [int(row["value"]) for row in csv.DictReader(f)]
-    product = 1
-    for v in values:
-        product *= v
-    return {"sum": sum(values), "product": product}
 
 
 def leftovers(topo: Topology) -> list[str]:
@@ -70,10 +57,10 @@ def test_honest_session_across_namespaces(topo: Topology, tmp_path: Path) -> Non
                       tuple(tuple(topo.prefix(i)) for i in range(ORGS)))  # fmt: skip
     before = [topo.counters(i) for i in range(ORGS)]
     with ganache(topo.host_ip) as rpc:
-        run = run_session(tmp_path, rpc, JOB, where, timeout=60)
+        run = build_consortium(tmp_path, rpc, JOB, where).run_session(timeout=60)
     assert run.codes == {o: 0 for o in run.codes}, run.logs
     for org, doc in run.results.items():
-        assert doc["session"] == run.session and doc["result"] == expected(), org
+        assert doc["session"] == run.session and doc["result"] == sum_product_answer(), org
     for i, (org, stats) in enumerate(run.stats.items()):
         assert stats["bytes_sent"] > 0 and stats["bytes_received"] > 0, org
         assert stats["rounds"] > 0, org

@@ -8,7 +8,6 @@ naming who aborted and with which claim.
 
 from __future__ import annotations
 
-import csv
 import json
 import signal
 import socket
@@ -26,7 +25,14 @@ from offchain.preprocessing.cache import OrgCache, deployment_id
 from offchain.preprocessing.material import MaterialError
 from offchain.transport.mesh import PeerNetwork, TransportError, free_ports
 from onchain.clients import AbortClaim, State
-from tests.helpers.consortium import JOB, ORGS, PASSPHRASE, Consortium, build_consortium
+from tests.helpers.consortium import (
+    JOB,
+    ORGS,
+    PASSPHRASE,
+    Consortium,
+    build_consortium,
+    sum_product_answer,
+)
 
 pytestmark = pytest.mark.ganache
 
@@ -57,26 +63,14 @@ def c(consortium: Consortium) -> Iterator[Consortium]:
         consortium.stop_all()
 
 
-def expected() -> dict[str, int]:
-    """The plaintext sum and product of examples/sum-product/*.csv."""
-    values = []
-    for org in "abc":
-        with (JOB.parent / "sum-product" / f"{org}.csv").open() as f:
-            values += [int(row["value"]) for row in csv.DictReader(f)]
-    product = 1
-    for v in values:
-        product *= v
-    return {"sum": sum(values), "product": product}
-
-
 def assert_finalised(c: Consortium, sid: int, peers: dict) -> None:
     """Every peer exits 0 with the plaintext answer; the chain says FINALISED."""
     for org, proc in peers.items():
         assert proc.wait(SESSION) == 0, proc.text()
         doc = json.loads((c.out(org) / "result.json").read_text())
-        assert doc["session"] == sid and doc["result"] == expected()
+        assert doc["session"] == sid and doc["result"] == sum_product_answer()
     assert c.info(sid).state == State.FINALISED
-    assert c.sessions.result(sid)[0] == expected()["sum"]
+    assert c.sessions.result(sid)[0] == sum_product_answer()["sum"]
 
 
 def assert_aborted(
