@@ -11,11 +11,11 @@ preprocess serve`` and three ``chainmpc peer`` processes (tests/helpers/consorti
   where the kernel has netem (detected; otherwise reported as skipped, never imitated).
 
 The job is examples/stats.toml, and with ``--rows N`` also the same schema on N generated rows
-per org. Figures come from each peer's ``stats.json``: ``wall_seconds``; compute-phase seconds
-(from its ``phases``) divided by ``rounds`` (all of the session's exchanges, so this is a lower
-bound on the compute phase's own time per round); ``bytes_sent / rounds``; and the shares of
-the wall time spent on the chain (``chain_seconds``), blocked in recv
-(``network_wait_seconds``), and the rest (computation, and process overheads).
+per org. Figures come from each peer's ``stats.json``: ``wall_seconds``; the shares of the wall
+time spent on the chain (``chain_seconds``), blocked in recv (``network_wait_seconds``), and
+the rest (computation, and process overheads); and, per session phase (``per_phase``), its
+seconds, rounds, time and bytes sent per round and the same three shares of its time. The
+headline time and bytes per round are the compute phase's (input sharing and the job).
 
     sudo python scripts/bench_network.py [--rows 100] [--rtt 1,10,50] [--setups loopback,netns]
                                          [--no-warmup] [--json docs/bench/network.json]
@@ -70,8 +70,38 @@ def plaintext(job_file: Path) -> dict[str, Any]:
     return json.loads(json.dumps(result))  # as result.json holds it
 
 
+def phase_figures(stats: list[dict]) -> dict[str, dict]:
+    """Per session phase, over the orgs (each org's ``per_phase`` in its ``stats.json``): the
+    slowest org's seconds, the rounds, time and bytes sent per round, and the mean shares of
+    the phase's time on the chain, blocked on the network, and the rest (computation)."""
+    out: dict[str, dict] = {}
+    for phase in stats[0]["per_phase"]:
+        rows = [s["per_phase"][phase] for s in stats]
+        seconds = max(r["seconds"] for r in rows)
+        rounds = max(r["rounds"] for r in rows)
+        chain = _share(rows, "chain_seconds")
+        net = _share(rows, "network_wait_seconds")
+        out[phase] = {
+            "seconds": seconds,
+            "rounds": rounds,
+            "seconds_per_round": seconds / rounds if rounds else None,
+            "bytes_per_round": (
+                sum(r["bytes_sent"] for r in rows) / len(rows) / rounds if rounds else None
+            ),  # fmt: skip
+            "chain_share": round(chain, 4),
+            "network_share": round(net, 4),
+            "rest_share": round(max(0.0, 1 - chain - net), 4),
+        }
+    return out
+
+
+def _share(rows: list[dict], key: str) -> float:
+    """Mean over the orgs of ``key``'s share of each org's phase time."""
+    return sum(r[key] / r["seconds"] if r["seconds"] else 0.0 for r in rows) / len(rows)
+
+
 def summarise(setup: str, dataset: str, rows: int, run: SessionRun, want: dict) -> dict:
-    """The figures of one run (module docstring), per org and over the orgs."""
+    """The figures of one run (module docstring), per org, per phase and over the orgs."""
     if any(run.codes.values()):
         failed = {o: c for o, c in run.codes.items() if c}
         tails = {o: run.logs[o].splitlines()[-3:] for o in failed}
@@ -79,19 +109,18 @@ def summarise(setup: str, dataset: str, rows: int, run: SessionRun, want: dict) 
     orgs = {}
     for org, s in run.stats.items():
         wall = s["wall_seconds"]
-        compute = s["phases"]["MAC check"] - s["phases"]["compute"]
         chain, net = s["chain_seconds"] / wall, s["network_wait_seconds"] / wall
         orgs[org] = {
             "wall_seconds": wall,
-            "compute_phase_seconds": round(compute, 3),
+            "compute_phase_seconds": s["per_phase"]["compute"]["seconds"],
             "chain_share": round(chain, 4),
             "network_share": round(net, 4),
             "rest_share": round(max(0.0, 1 - chain - net), 4),
             "raw": s,
         }
     stats = list(run.stats.values())
-    rounds = max(s["rounds"] for s in stats)
-    compute = max(o["compute_phase_seconds"] for o in orgs.values())
+    phases = phase_figures(stats)
+    compute = phases["compute"]
     return {
         "setup": setup,
         "dataset": dataset,
@@ -99,10 +128,12 @@ def summarise(setup: str, dataset: str, rows: int, run: SessionRun, want: dict) 
         "correct": all(r.get("result") == want for r in run.results.values()),
         "wall_seconds": max(s["wall_seconds"] for s in stats),
         "processes_seconds": round(run.seconds, 3),
-        "rounds": rounds,
-        "compute_phase_seconds": compute,
-        "seconds_per_round": compute / rounds,
-        "bytes_per_round": sum(s["bytes_sent"] for s in stats) / len(stats) / rounds,
+        "rounds": max(s["rounds"] for s in stats),
+        "compute_phase_seconds": compute["seconds"],
+        "compute_rounds": compute["rounds"],
+        "seconds_per_round": compute["seconds_per_round"],
+        "bytes_per_round": compute["bytes_per_round"],
+        "phases": phases,
         "orgs": orgs,
     }
 
@@ -111,15 +142,27 @@ def _mean(run: dict, key: str) -> float:
     return sum(o[key] for o in run["orgs"].values()) / len(run["orgs"])
 
 
+def _per_round(value: float | None, scale: float, width: int, decimals: int) -> str:
+    """A per-round figure, or "-" for a phase with no rounds (all its time is the chain's)."""
+    return f"{scale * value:{width}.{decimals}f}" if value is not None else f"{'-':>{width}}"
+
+
 def report(run: dict) -> None:
-    """One block of lines per run."""
+    """One block of lines per run: the totals, each org's shares, then a row per phase."""
     mark = "" if run["correct"] else "  RESULT DIFFERS FROM PLAINTEXT"
     print(f"{run['setup']:<14} {run['dataset']:<10} wall {run['wall_seconds']:6.2f} s  "
-          f"rounds {run['rounds']:4d}  {1000 * run['seconds_per_round']:7.2f} ms/round  "
+          f"rounds {run['rounds']:4d}  compute {1000 * run['seconds_per_round']:7.2f} ms/round  "
           f"{run['bytes_per_round']:9.0f} B/round{mark}")  # fmt: skip
     for org, o in run["orgs"].items():
         print(f"    {org:<12} chain {100 * o['chain_share']:5.1f}%  network "
               f"{100 * o['network_share']:5.1f}%  rest {100 * o['rest_share']:5.1f}%")  # fmt: skip
+    print(f"    {'phase':<18} {'seconds':>8} {'rounds':>6} {'ms/round':>9} {'B/round':>9} "
+          f"{'chain':>6} {'network':>7} {'rest':>6}")  # fmt: skip
+    for name, p in run["phases"].items():
+        print(f"    {name:<18} {p['seconds']:8.2f} {p['rounds']:6d} "
+              f"{_per_round(p['seconds_per_round'], 1000, 9, 2)} "
+              f"{_per_round(p['bytes_per_round'], 1, 9, 0)} {100 * p['chain_share']:5.1f}% "
+              f"{100 * p['network_share']:6.1f}% {100 * p['rest_share']:5.1f}%")  # fmt: skip
 
 
 def run_on(name: str, where: Placement, datasets: list[tuple[str, int, Path]],
@@ -170,7 +213,7 @@ def plot(runs: list[dict], path: Path) -> None:
     left.legend(loc="lower right", fontsize=8)
     right.barh(labels, [1000 * r["seconds_per_round"] for r in runs], color="#7d3bd8")
     right.invert_yaxis()
-    right.set_xlabel("compute-phase ms / round")
+    right.set_xlabel("compute phase: ms / round")
     right.set_title("Time per round")
     fig.tight_layout()
     fig.savefig(path, dpi=120)

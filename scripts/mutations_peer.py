@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from mutation_base import DEMO, PEER, PROCESSES, SOUND, Mutation, off
 
+#: The progress views' unit tests (no chain, no processes).
+DISPLAY = "tests/chainmpc/cli/test_display.py::"
+
 PEER_MUTATIONS: list[Mutation] = [
     # -- the peer's parameter checks and steps ---------------------------------------------
     off(
@@ -165,5 +168,20 @@ PEER_MUTATIONS: list[Mutation] = [
         "chainmpc/roles/standalone.py",
         "not self.consortium.is_org(keys.address)",
         (PROCESSES + "test_an_impostor_key_is_refused_and_a_wrong_key_handshake_too",),
+    ),
+    # chainmpc peer's progress (chainmpc/cli/display.py, chainmpc/roles/progress.py).
+    Mutation(
+        "display: the live panel drawn into a pipe or a log file",
+        "chainmpc/cli/display.py",
+        "return not json_log and out.is_terminal and",
+        "return not json_log and",
+        (DISPLAY + "test_only_a_real_terminal_gets_the_panel",),
+    ),
+    Mutation(
+        "progress: a phase's figures counted from the session's start, not the phase's",
+        "chainmpc/roles/progress.py",
+        "self._since, self._base = now, figures",
+        "self._since = now",
+        (DISPLAY + "test_per_phase_figures_add_up_to_the_totals",),
     ),
 ]

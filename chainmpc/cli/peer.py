@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
-import time
+from contextlib import nullcontext
 from pathlib import Path
 
 import click
@@ -21,42 +21,16 @@ from chainmpc.cli.common import (
     load_deployment,
     writable_dir,
 )
+from chainmpc.cli.display import LiveView, Log, live_wanted
 from chainmpc.cli.keys import key_options, open_keys
 from chainmpc.cli.report import result_document
 from chainmpc.exceptions import InputError, ParameterError, SessionAborted
 from chainmpc.jobs.registry import job_from_spec, load_job
 from chainmpc.roles.org import OrgAborted
+from chainmpc.roles.progress import PhaseMeter
 from chainmpc.roles.standalone import Member
 from offchain.hazmat.field import field_for
 from onchain.clients import State
-
-
-class Log:
-    """Progress as lines: ``[elapsed] org phase: message`` on a terminal or in a log, or one
-    JSON object per line (``--json-log``) for machines."""
-
-    def __init__(self, org: str, as_json: bool) -> None:
-        self.org = org
-        self.as_json = as_json
-        self.phase = "start"
-        self.start = time.monotonic()
-        self.phases: list[tuple[str, float]] = []  # (phase, seconds from start)
-
-    def say(self, message: str) -> None:
-        """One progress line."""
-        elapsed = time.monotonic() - self.start
-        if self.as_json:
-            doc = {"t": round(elapsed, 3), "org": self.org, "phase": self.phase, "msg": message}
-            print(json.dumps(doc), flush=True)
-        else:
-            console.print(f"[dim]{elapsed:7.2f}s[/] {self.org} [bold]{self.phase}[/]: {message}")
-
-    def enter(self, phase: str) -> None:
-        """A new phase begins ("" when the session ends)."""
-        if phase:
-            self.phase = phase
-            self.phases.append((phase, round(time.monotonic() - self.start, 3)))
-            self.say("started")
 
 
 @click.command("peer")
@@ -87,7 +61,7 @@ class Log:
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("."),
     show_default=True,
-    help="Directory for result.json and this org's batch cache.",
+    help="Directory for result.json, stats.json and this org's batch cache.",
 )
 @click.option(
     "--timeout",
@@ -96,7 +70,12 @@ class Log:
     show_default=True,
     help="Seconds to wait for the other orgs at each step before aborting.",
 )
-@click.option("--json-log", is_flag=True, help="Progress as JSON lines, for machines.")
+@click.option(
+    "--json-log",
+    is_flag=True,
+    help="Progress as JSON lines, for machines (default: a live panel on a terminal, "
+    "plain log lines otherwise).",
+)
 def peer(
     deployment_file: Path, key_file: Path, passphrase_file: Path | None, job_file: Path,
     data: Path | None, session: int | None, rpc: str | None, out: Path, timeout: float,
@@ -104,7 +83,11 @@ def peer(
 ) -> None:  # fmt: skip
     """Take part in a session as one org: check and accept its parameters, fetch this org's
     sealed batch from the service, connect to the other orgs at their registered endpoints,
-    compute, post this org's own transactions, and write OUT/result.json.
+    compute, post this org's own transactions, and write OUT/result.json and OUT/stats.json
+    (time, rounds and bytes, in total and per phase).
+
+    On a terminal a live panel shows the phase, rounds done, bytes sent and received and the
+    elapsed time; otherwise (a pipe, a log file) progress is one line per step.
 
     Any failure at this org (a refused parameter, a bad batch, a peer that stops answering for
     --timeout seconds) ends with this org's abort on-chain, naming the reason."""
@@ -129,21 +112,26 @@ def peer(
         own = job.load_input(member.index)  # read and checked before any transaction
     except InputError as exc:
         fail(str(exc))
-    log = Log(member.name, json_log)
+    meter = PhaseMeter(member.figures)
+    log = Log(member.name, meter, json_log, console)
+    view = LiveView(member.name, meter, console) if live_wanted(console, json_log) else None
     out.mkdir(parents=True, exist_ok=True)
     try:
-        if session is None:
-            session = member.find_session(timeout, 1.0, log.say)
-        log.say(f"session {session} on {chain.description}")
-        opened = member.take_part(
-            session,
-            own,
-            out / "cache",
-            timeout=timeout,
-            poll=0.25,
-            progress=log.say,
-            phase=log.enter,
-        )
+        with view.shown() if view is not None else nullcontext():
+            if session is None:
+                session = member.find_session(timeout, 1.0, log.say)
+            if view is not None:
+                view.session = session
+            log.say(f"session {session} on {chain.description}")
+            opened = member.take_part(
+                session,
+                own,
+                out / "cache",
+                timeout=timeout,
+                poll=0.25,
+                progress=log.say,
+                phase=log.enter,
+            )
     except OrgAborted as exc:
         if exc.posted:
             fail(f"session {session} aborted by this org: {exc}")
@@ -163,11 +151,12 @@ def peer(
         job, record.consortium, session, record.chain_id, [field.to_signed(v) for v in opened]
     )
     (out / "result.json").write_text(json.dumps(doc, indent=2) + "\n")
+    # "phases": when each phase started; "per_phase": what each cost (they add up to the
+    # session's totals below them, which count from the first phase on).
     timing = {"org": member.name, "session": session, "wall_seconds":
-              round(time.monotonic() - log.start, 3), "phases": dict(log.phases),
-              **member.timings()}  # fmt: skip
+              round(meter.progress().elapsed, 3), "phases": dict(meter.starts),
+              "per_phase": meter.per_phase(), **member.timings()}  # fmt: skip
     (out / "stats.json").write_text(json.dumps(timing, indent=2) + "\n")
-    log.phase = "done"
     log.say(f"finalised; wrote {out / 'result.json'}")
     sys.exit(0)
 

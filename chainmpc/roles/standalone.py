@@ -24,6 +24,7 @@ from chainmpc.roles.delivery import fetch_batch
 from chainmpc.roles.deployment import DeploymentRecord
 from chainmpc.roles.org import SessionWatch, take_part
 from chainmpc.roles.peer import OrgIdentity, OrgPeer, parse_endpoint
+from chainmpc.roles.progress import Figures
 from offchain.preprocessing.cache import OrgCache
 from offchain.transport.framing import TransportStats
 from onchain.clients import ConsortiumClient, SessionClient, SessionInfo, State
@@ -129,20 +130,33 @@ class Member:
 
         return take_part(peer, own, watch, self.participants, fetch=fetch, phase=phase)
 
+    def figures(self) -> Figures:
+        """This org's counters now (zero before :meth:`take_part` has connected); safe to call
+        from a display's thread while the session runs."""
+        peer, watch = self.peer, self.watch
+        if peer is None or watch is None:
+            return Figures()
+        network = peer.network
+        stats = network.stats if network is not None else TransportStats()
+        sender = peer.sender
+        chain = watch.waited + (sender.seconds if isinstance(sender, TimedSender) else 0.0)
+        return Figures(stats.rounds, stats.wire_bytes_sent, stats.wire_bytes_received,
+                       stats.seconds_waiting, chain)  # fmt: skip
+
     def timings(self) -> dict[str, float | int]:
         """Where this org's session time went: on the chain (its own transactions, and waiting
         for the others' steps), blocked on the network, and the traffic (``stats.json``)."""
         assert self.peer is not None and self.watch is not None, "take_part() first"
-        stats = self.peer.network.stats if self.peer.network else TransportStats()
         sender = self.peer.sender
         assert isinstance(sender, TimedSender)
+        f = self.figures()
         return {
-            "chain_seconds": round(sender.seconds + self.watch.waited, 3),
+            "chain_seconds": round(f.chain_seconds, 3),
             "transactions": sender.count,
-            "network_wait_seconds": round(stats.seconds_waiting, 3),
-            "rounds": stats.rounds,
-            "bytes_sent": stats.wire_bytes_sent,
-            "bytes_received": stats.wire_bytes_received,
+            "network_wait_seconds": round(f.network_wait_seconds, 3),
+            "rounds": f.rounds,
+            "bytes_sent": f.bytes_sent,
+            "bytes_received": f.bytes_received,
         }
 
 

@@ -15,12 +15,17 @@ a test can time a fault on a log line and read what the user saw afterwards;
 from __future__ import annotations
 
 import csv
+import fcntl
 import json
 import os
+import pty
 import re
 import signal
+import struct
 import subprocess
 import sys
+import termios
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -38,6 +43,8 @@ JOB = ROOT / "examples" / "sum-product.toml"
 ORGS = ("bank-a", "bank-b", "bank-c")
 PASSPHRASE = "correct horse battery staple, for throwaway test keys"
 FUNDING = 10 * 10**18
+#: Rows and columns of the pseudo-terminal a ``tty`` process draws on.
+TTY_SIZE = (40, 120)
 
 
 def sum_product_answer(job: Path = JOB) -> dict[str, int]:
@@ -87,21 +94,50 @@ class SessionRun:
 
 
 class Proc:
-    """One ``[prefix] python -m chainmpc ...`` process, its stdout and stderr in one log file."""
+    """One ``[prefix] python -m chainmpc ...`` process, its stdout and stderr in one log file;
+    with ``tty``, on a pseudo-terminal of ``TTY_SIZE`` (what a user's terminal is), copied to
+    the log file as it comes."""
 
     def __init__(
-        self, name: str, args: list[str], env: dict[str, str], log: Path, prefix: Iterable[str] = ()
-    ) -> None:
+        self, name: str, args: list[str], env: dict[str, str], log: Path,
+        prefix: Iterable[str] = (), tty: bool = False,
+    ) -> None:  # fmt: skip
         self.name = name
         self.log = log
         self._out: IO[bytes] = log.open("wb")
+        self._copier: threading.Thread | None = None
+        out: Any = self._out
+        if tty:
+            master, out = pty.openpty()
+            fcntl.ioctl(out, termios.TIOCSWINSZ, struct.pack("HHHH", *TTY_SIZE, 0, 0))
+            env = {**env, "TERM": "xterm-256color"}
         self.popen = subprocess.Popen(
             [*prefix, sys.executable, "-m", "chainmpc", *args],
-            stdout=self._out,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
             stderr=subprocess.STDOUT,
             env=env,
             cwd=ROOT,
         )
+        if tty:
+            os.close(out)  # the child holds the terminal now; EOF comes when it exits
+            self._copier = threading.Thread(target=self._copy, args=(master,), daemon=True)
+            self._copier.start()
+
+    def _copy(self, master: int) -> None:
+        """Drain the terminal into the log (a full terminal would block the child)."""
+        try:
+            while True:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:  # EIO: every end of the terminal is closed
+                    break
+                if not chunk:
+                    break
+                self._out.write(chunk)
+                self._out.flush()
+        finally:
+            os.close(master)
 
     @property
     def pid(self) -> int:
@@ -166,6 +202,8 @@ class Proc:
             os.kill(self.pid, signal.SIGCONT)
             self.popen.kill()
         self.popen.wait(timeout=30)
+        if self._copier is not None:
+            self._copier.join(timeout=10)
         self._out.close()
 
 
@@ -199,11 +237,14 @@ class Consortium:
             timeout=timeout,
         )
 
-    def start(self, name: str, *args: str, prefix: Iterable[str] = ()) -> Proc:
-        """Start ``[prefix] chainmpc ARGS`` as ``name`` in the background."""
+    def start(
+        self, name: str, *args: str, prefix: Iterable[str] = (), tty: bool = False
+    ) -> Proc:
+        """Start ``[prefix] chainmpc ARGS`` as ``name`` in the background (``tty``: on a
+        terminal)."""
         self._runs += 1
         log = self.root / "logs" / f"{self._runs:03d}-{name}.log"
-        proc = Proc(name, list(args), self.env, log, prefix)
+        proc = Proc(name, list(args), self.env, log, prefix, tty)
         self.procs.append(proc)
         return proc
 
@@ -235,14 +276,18 @@ class Consortium:
         assert match, done.stdout
         return int(match[1])
 
-    def peer(self, org: str, session: int, *, key: Path | None = None, timeout: float = 30) -> Proc:
-        """Start ``chainmpc peer`` for ``org`` on ``session`` with JSON logs. The default step
-        timeout leaves room for a machine loaded by other work; the fault cases pass 10 s."""
+    def peer(
+        self, org: str, session: int, *, key: Path | None = None, timeout: float = 30,
+        json_log: bool = True, tty: bool = False,
+    ) -> Proc:  # fmt: skip
+        """Start ``chainmpc peer`` for ``org`` on ``session`` with JSON logs (or, without
+        ``json_log``, what a user sees: on a terminal with ``tty``). The default step timeout
+        leaves room for a machine loaded by other work; the fault cases pass 10 s."""
         return self.start(
             org, "peer", "--deployment", str(self.deployment), "--key", str(key or self.keys[org]),
             "--job", str(self.job), "--session", str(session), "--out", str(self.out(org)),
-            "--timeout", str(timeout), "--json-log",
-            prefix=self.where.prefixes[self.orgs.index(org)],
+            "--timeout", str(timeout), *(["--json-log"] if json_log else []),
+            prefix=self.where.prefixes[self.orgs.index(org)], tty=tty,
         )  # fmt: skip
 
     def peers(

@@ -9,6 +9,7 @@ naming who aborted and with which claim.
 from __future__ import annotations
 
 import json
+import re
 import signal
 import socket
 import threading
@@ -20,6 +21,7 @@ import pytest
 from nacl.public import PrivateKey
 
 from chainmpc.keys import KeyPair, load_keys, new_keys
+from chainmpc.roles.org import SESSION_PHASES
 from chainmpc.roles.peer import session_tag
 from offchain.preprocessing.cache import OrgCache, deployment_id
 from offchain.preprocessing.material import MaterialError
@@ -111,6 +113,56 @@ def test_honest_run_finalises_with_the_plaintext_answer_and_audits(c: Consortium
                   "--job", str(JOB))  # fmt: skip
     assert audit.returncode == 0, audit.stdout + audit.stderr
     assert f"audit of session {sid}: PASS" in audit.stdout
+
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\r")
+
+
+def test_each_peer_shows_progress_as_its_output_allows_and_counts_every_phase(
+    c: Consortium,
+) -> None:
+    """bank-a logs to a file (plain lines), bank-b runs on a terminal (the live panel),
+    bank-c asks for JSON; each stats.json splits its totals by phase."""
+    c.serve()
+    sid = c.open_session()
+    peers = {"bank-a": c.peer("bank-a", sid, json_log=False),
+             "bank-b": c.peer("bank-b", sid, json_log=False, tty=True),
+             "bank-c": c.peer("bank-c", sid)}  # fmt: skip
+    assert_finalised(c, sid, peers)
+    for proc in peers.values():
+        proc.stop()  # closes the log (and drains bank-b's terminal to its end)
+    stats = {org: json.loads((c.out(org) / "stats.json").read_text()) for org in ORGS}
+    for org, s in stats.items():
+        per = s["per_phase"]
+        assert list(per) == list(SESSION_PHASES), org
+        for key in ("rounds", "bytes_sent", "bytes_received"):
+            assert sum(p[key] for p in per.values()) == s[key] > 0, (org, key)
+        for key in ("network_wait_seconds", "chain_seconds"):
+            assert sum(p[key] for p in per.values()) == pytest.approx(s[key], abs=0.01)
+        assert sum(p["seconds"] for p in per.values()) <= s["wall_seconds"]
+        assert per["compute"]["rounds"] > 0 and per["accept parameters"]["rounds"] == 0
+        for phase, start in s["phases"].items():  # when each phase started, as before
+            assert start <= s["wall_seconds"], phase
+    plain = peers["bank-a"].text()
+    assert "\x1b" not in plain, "escape codes in a log file"
+    line = re.compile(r"^ *\d+\.\d\ds bank-a [a-zA-Z ]+: \S")
+    assert all(line.match(ln) for ln in plain.splitlines() if ln), plain
+    assert all(f"bank-a {phase}: started" in plain for phase in SESSION_PHASES), plain
+    shown = ANSI.sub("", peers["bank-b"].text())
+    assert "\x1b[" in peers["bank-b"].text(), "no panel drawn on the terminal"
+    # The last frame stays on screen: its figures are the ones stats.json records.
+    b = stats["bank-b"]
+    last = shown[[m.start() for m in re.finditer(rf"bank-b +session {sid}", shown)][-1] :]
+    assert "phase done" in last, last
+    for words in (f"rounds {b['rounds']:,}", f"sent {b['bytes_sent']:,} B",
+                  f"received {b['bytes_received']:,} B"):  # fmt: skip
+        assert words in last, (words, last)
+    compute = b["per_phase"]["compute"]
+    row = next(ln.split() for ln in last.splitlines() if ln.split()[:1] == ["compute"])
+    assert row[2:] == [f"{compute['rounds']:,}", f"{compute['bytes_sent']:,}",
+                       f"{compute['bytes_received']:,}"], row  # fmt: skip
+    events = peers["bank-c"].events()
+    assert {e["phase"] for e in events if e["msg"] == "started"} == set(SESSION_PHASES)
 
 
 def test_a_hung_peer_is_named_and_aborted_by_the_others(c: Consortium) -> None:
