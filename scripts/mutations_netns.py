@@ -18,8 +18,8 @@ NETNS_MUTATIONS: list[Mutation] = [
     Mutation(
         "netns: peers started outside their namespaces",
         "tests/helpers/consortium.py",
-        "            [*prefix, sys.executable, \"-m\", \"chainmpc\", *args],",
-        "            [sys.executable, \"-m\", \"chainmpc\", *args],",
+        '            [*prefix, sys.executable, "-m", "chainmpc", *args],',
+        '            [sys.executable, "-m", "chainmpc", *args],',
         (NETNS + "test_honest_session_across_namespaces",),
     ),
 ]

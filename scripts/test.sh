@@ -25,4 +25,4 @@ fi
 if [ "$rc" -ne 0 ] || [ -n "${CHAINMPC_SKIP_MUTATIONS:-}" ]; then
   exit "$rc"
 fi
-"$PY" scripts/mutation_check.py
+"$PY" scripts/mutation_check.py --after-suite
