@@ -30,6 +30,13 @@ OFFCHAIN: list[Mutation] = [
         "sectypes.secret_input_unchecked(engine, values, owner, len(widths), 127)",
         ("tests/offchain/mining/test_stats.py",),
     ),
+    Mutation(
+        "naive-bayes: local counts input without a range proof",
+        "offchain/mining/naive_bayes.py",
+        "sectypes.secret_input_widths(engine, values, o, widths)",
+        "sectypes.secret_input_unchecked(engine, values, o, len(widths), 127)",
+        ("tests/offchain/mining/test_naive_bayes.py",),
+    ),
     # -- cache and outbox (offchain/preprocessing/cache.py) -------------------------------
     Mutation(
         "cache: batch hash not checked",

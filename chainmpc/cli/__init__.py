@@ -1,6 +1,6 @@
 """The ``chainmpc`` command line: ``demo``, ``run``, ``jobs``, ``job hash``, ``deploy``,
 ``preprocess serve|deal``, ``describe-job``, ``audit``, ``keys new|show``, ``session
-open|status|abort``, ``peer``.
+open|status|abort``, ``peer``, ``predict``.
 
 Every argument of every command is checked before the first transaction: an error a user can
 cause (a malformed option, a missing or unwritable path, a malformed address or one without a
@@ -11,7 +11,7 @@ One module per command group: :mod:`chainmpc.cli.demo`, :mod:`chainmpc.cli.run` 
 ``jobs``, ``job hash``), :mod:`chainmpc.cli.consortium`
 (``deploy``, ``preprocess``), :mod:`chainmpc.cli.audit` (``audit``, ``describe-job``),
 :mod:`chainmpc.cli.keys` (``keys``), :mod:`chainmpc.cli.session` (``session``),
-:mod:`chainmpc.cli.peer` (``peer``).
+:mod:`chainmpc.cli.peer` (``peer``), :mod:`chainmpc.cli.predict` (``predict``).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from chainmpc.cli.consortium import deploy_cmd, preprocess
 from chainmpc.cli.demo import demo
 from chainmpc.cli.keys import keys_group
 from chainmpc.cli.peer import peer
+from chainmpc.cli.predict import predict_cmd
 from chainmpc.cli.run import job_group, jobs, run
 from chainmpc.cli.session import session_group
 from chainmpc.exceptions import ChainmpcError
@@ -80,6 +81,7 @@ for _command in (
     keys_group,
     session_group,
     peer,
+    predict_cmd,
 ):
     main.add_command(_command)
 

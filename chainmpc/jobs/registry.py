@@ -12,6 +12,7 @@ from pathlib import Path
 
 from chainmpc.exceptions import InputError
 from chainmpc.jobs.base import Job, JobSpec
+from chainmpc.jobs.naive_bayes import NaiveBayesJob
 from chainmpc.jobs.spec import load_spec
 from chainmpc.jobs.stats import StatsJob
 from chainmpc.jobs.sum_product import SumProductJob
@@ -19,6 +20,7 @@ from chainmpc.jobs.sum_product import SumProductJob
 KINDS: dict[str, type] = {
     "sum-product": SumProductJob,
     "stats": StatsJob,
+    "naive-bayes": NaiveBayesJob,
 }
 
 

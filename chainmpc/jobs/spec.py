@@ -138,6 +138,17 @@ def _from_canonical(text: str, path: Path) -> JobSpec:
     return spec
 
 
+def schema_from_doc(columns: Any, where: str) -> Schema:
+    """A :class:`Schema` from the canonical form's ``schema`` list (as ``result.json``'s models
+    carry it); :class:`InputError` names ``where`` and the column."""
+    if not isinstance(columns, list) or not all(isinstance(c, dict) for c in columns):
+        raise InputError(f"{where}: schema: expected a list of columns")
+    return Schema(tuple(
+        _column(str(c.get("name", "")), {k: v for k, v in c.items() if k != "name"}, where)
+        for c in columns
+    ))  # fmt: skip
+
+
 def _column(name: str, value: Any, where: str) -> Column:
     key = f"schema.columns.{name}"
     if not name:

@@ -1,0 +1,139 @@
+"""Applying a revealed model to rows, in the clear (``chainmpc predict``): Naive Bayes
+(``naive-bayes``'s ``result.model``) and decision trees (``{"attr": NAME, "children": {VALUE:
+subtree}}`` with leaves ``{"leaf": CLASS}``, the ``id3`` model's ``tree``).
+
+No MPC here: the model is public once the session has revealed it. Rows are dicts of column
+name → decoded value (a category's value, an ``int``, or a ``fixed`` column's float).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from chainmpc.exceptions import InputError
+from chainmpc.jobs.schema import Schema, Table, decode
+
+Row = Mapping[str, Any]
+
+
+def decoded_rows(table: Table) -> list[dict[str, Any]]:
+    """``table``'s rows as dicts of decoded values (categories as their strings)."""
+    columns = table.schema.columns
+    out = []
+    for i in range(table.rows):
+        row = {}
+        for c in columns:
+            v = table.columns[c.name][i]
+            row[c.name] = c.values[v] if c.type == "category" else decode(c, v)
+        out.append(row)
+    return out
+
+
+def model_target(model: Mapping[str, Any]) -> str | None:
+    """The class column a model predicts, if it names one."""
+    target = model.get("target")
+    return target if isinstance(target, str) else None
+
+
+def predict(model: Mapping[str, Any], rows: Sequence[Row]) -> list[str]:
+    """The class of each row under ``model`` (a Naive Bayes model, or ``{"tree": ...}``)."""
+    if "tree" in model:
+        return [predict_tree(model["tree"], row) for row in rows]
+    variant = model.get("variant")
+    if variant == "categorical":
+        return [predict_categorical(model, row) for row in rows]
+    if variant == "gaussian":
+        eps = gaussian_epsilon(model)
+        return [predict_gaussian(model, row, eps) for row in rows]
+    raise InputError("model: neither a tree nor a naive-bayes model (no 'tree' or 'variant')")
+
+
+def predict_tree(node: Mapping[str, Any], row: Row) -> str:
+    """Walk the tree from ``node`` down the branches ``row``'s values name, to a leaf."""
+    while "leaf" not in node:
+        attr = node.get("attr")
+        children = node.get("children")
+        if not isinstance(attr, str) or not isinstance(children, Mapping):
+            raise InputError("model.tree: a node needs 'leaf', or 'attr' and 'children'")
+        if attr not in row:
+            raise InputError(f"model.tree: splits on {attr!r}, which the rows do not have")
+        child = children.get(str(row[attr]))
+        if child is None:  # never the value: the row is an org's data
+            raise InputError(f"model.tree: no branch for a value of {attr!r}")
+        node = child
+    return str(node["leaf"])
+
+
+def _argmax(classes: Sequence[str], scores: Sequence[float]) -> str:
+    """The first class of the highest score (ties to the first in declared order)."""
+    best = max(range(len(classes)), key=lambda k: (scores[k], -k))
+    return classes[best]
+
+
+def _log(x: float) -> float:
+    return math.log(x) if x > 0 else -math.inf
+
+
+def predict_categorical(model: Mapping[str, Any], row: Row) -> str:
+    """``argmax_c log(n_c / N) + Σ_a log((n_{a,v,c} + α) / (n_c + α |V_a|))``: Laplace
+    smoothing α applied here, to the revealed counts (as scikit-learn's ``CategoricalNB``)."""
+    classes, alpha = model["classes"], float(model.get("smoothing", 1.0))
+    n_c = model["class_counts"]
+    total = sum(n_c.values())
+    scores = []
+    for c in classes:
+        if n_c[c] == 0:  # a class without rows is never predicted (scikit-learn omits it)
+            scores.append(-math.inf)
+            continue
+        s = _log(n_c[c] / total)
+        for attr, table in model["counts"].items():
+            cell = table[str(row[attr])][c]
+            s += _log(cell + alpha) - _log(n_c[c] + alpha * len(table))
+        scores.append(s)
+    return _argmax(classes, scores)
+
+
+def gaussian_epsilon(model: Mapping[str, Any]) -> float:
+    """``var_smoothing`` × the largest attribute variance over all rows (population), as
+    scikit-learn's ``GaussianNB`` adds to every variance; computed from the per-class means
+    and variances (law of total variance)."""
+    n_c = model["class_counts"]
+    total = sum(n_c.values())
+    largest = 0.0
+    for attr, means in model["mean"].items():
+        present = [c for c in model["classes"] if n_c[c]]
+        mean = sum(n_c[c] * means[c] for c in present) / total
+        second = sum(n_c[c] * (model["variance"][attr][c] + means[c] ** 2) for c in present)
+        largest = max(largest, second / total - mean * mean)
+    return float(model.get("var_smoothing", 1e-9)) * largest
+
+
+def predict_gaussian(model: Mapping[str, Any], row: Row, eps: float) -> str:
+    """``argmax_c log(n_c / N) - ½ Σ_a (log(2π σ²) + (x - μ)² / σ²)`` with σ² the class's
+    variance plus ``eps`` (:func:`gaussian_epsilon`)."""
+    classes, n_c = model["classes"], model["class_counts"]
+    total = sum(n_c.values())
+    scores = []
+    for c in classes:
+        if n_c[c] == 0:
+            scores.append(-math.inf)
+            continue
+        s = math.log(n_c[c] / total)
+        for attr, means in model["mean"].items():
+            var = model["variance"][attr][c] + eps
+            if var <= 0:  # a constant attribute and no smoothing: only its value fits
+                s += 0.0 if float(row[attr]) == means[c] else -math.inf
+                continue
+            s -= 0.5 * (math.log(2 * math.pi * var) + (float(row[attr]) - means[c]) ** 2 / var)
+        scores.append(s)
+    return _argmax(classes, scores)
+
+
+def prediction_schema(schema: Schema, model: Mapping[str, Any], header: Sequence[str]) -> Schema:
+    """The columns rows to predict must have: the model's, less its target unless ``header``
+    has it (then accuracy can be measured)."""
+    target = model_target(model)
+    keep = [c for c in schema.columns if c.name != target or target in header]
+    return Schema(tuple(keep))
