@@ -237,9 +237,7 @@ class Consortium:
             timeout=timeout,
         )
 
-    def start(
-        self, name: str, *args: str, prefix: Iterable[str] = (), tty: bool = False
-    ) -> Proc:
+    def start(self, name: str, *args: str, prefix: Iterable[str] = (), tty: bool = False) -> Proc:
         """Start ``[prefix] chainmpc ARGS`` as ``name`` in the background (``tty``: on a
         terminal)."""
         self._runs += 1
