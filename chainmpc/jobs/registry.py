@@ -12,6 +12,7 @@ from pathlib import Path
 
 from chainmpc.exceptions import InputError
 from chainmpc.jobs.base import Job, JobSpec
+from chainmpc.jobs.id3 import Id3Job
 from chainmpc.jobs.spec import load_spec
 from chainmpc.jobs.stats import StatsJob
 from chainmpc.jobs.sum_product import SumProductJob
@@ -19,6 +20,7 @@ from chainmpc.jobs.sum_product import SumProductJob
 KINDS: dict[str, type] = {
     "sum-product": SumProductJob,
     "stats": StatsJob,
+    "id3": Id3Job,
 }
 
 
