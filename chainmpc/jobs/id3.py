@@ -19,9 +19,18 @@ from chainmpc.jobs.spec import canonical
 from offchain.engine.core import Engine
 from offchain.exceptions import OffchainError
 from offchain.hazmat.field import BN254_SCALAR, Field, field_for
-from offchain.mining.id3 import Id3Layout, pack_codes, secure_id3, unpack_codes
-from offchain.mining.id3_plain import Leaf, Row, Tree, TreeRules, plain_id3, tree_codes
-from offchain.mining.id3_plain import tree_from_codes
+from offchain.mining.id3 import Id3Layout, secure_id3
+from offchain.mining.id3_plain import (
+    Leaf,
+    Row,
+    Tree,
+    TreeRules,
+    pack_codes,
+    plain_id3,
+    tree_codes,
+    tree_from_codes,
+    unpack_codes,
+)
 from offchain.preprocessing.counting import count_needs
 from offchain.preprocessing.material import Needs
 from offchain.sectypes.array import SecretArray
@@ -65,7 +74,9 @@ class Id3Job:
                 f"(known: {', '.join(cls.parameters)})"
             )
         if len(spec.orgs) < 2:
-            raise InputError(f"orgs: id3 needs at least 2 orgs, the job file names {len(spec.orgs)}")
+            raise InputError(
+                f"orgs: id3 needs at least 2 orgs, the job file names {len(spec.orgs)}"
+            )
         target = params.get("target")
         if not isinstance(target, str) or target not in spec.schema.names:
             raise InputError(f"params.target: {target!r} is not a declared column (required)")
@@ -169,13 +180,14 @@ class Id3Job:
 
     def expected(self, inputs: list[Table]) -> list[int]:
         """The packed plaintext tree (what the session must open)."""
-        return pack_codes(self.layout, tree_codes(self.layout.rules, self.plain_tree(inputs)))
+        rules = self.layout.rules
+        return pack_codes(rules, tree_codes(rules, self.plain_tree(inputs)), self.output_length)
 
     def result(self, opened: list[int]) -> dict[str, Any]:
         """``{"model": {"tree": ...}, "nodes": N}`` from the opened packed tree."""
         if len(opened) != self.output_length:
             raise InputError(f"{len(opened)} outputs; this id3 job has {self.output_length}")
-        codes = unpack_codes(self.layout, opened)
+        codes = unpack_codes(self.layout.rules, opened)
         try:
             tree = tree_from_codes(self.layout.rules, codes)
         except ValueError as exc:

@@ -38,11 +38,9 @@ import numpy as np
 
 from offchain.engine.core import Engine
 from offchain.exceptions import ProtocolAbort
-from offchain.mining.id3_plain import Row, TreeRules
+from offchain.mining.id3_plain import PACK_BITS, Row, TreeRules, code_bits
 from offchain.sectypes import array as sectypes
 from offchain.sectypes.array import SecretArray
-
-PACK_BITS = 120  # tree bits per output element: fits the signed range of either field
 
 
 class TreeTooLarge(ProtocolAbort):
@@ -71,8 +69,8 @@ class Id3Layout:
 
     @property
     def code_bits(self) -> int:
-        """Bits of one packed node (``code + 1``; 0 marks the end)."""
-        return (self.rules.classes + self.attrs).bit_length()
+        """Bits of one packed node (:func:`~offchain.mining.id3_plain.code_bits`)."""
+        return code_bits(self.rules)
 
     @property
     def output_length(self) -> int:
@@ -99,7 +97,9 @@ class Id3Layout:
         return (n * q1 * q2).bit_length() + 2
 
 
-def node_counts(layout: Id3Layout, rows: Sequence[Row], path: Sequence[tuple[int, int]]) -> list[int]:
+def node_counts(
+    layout: Id3Layout, rows: Sequence[Row], path: Sequence[tuple[int, int]]
+) -> list[int]:
     """One org's counts (:attr:`Id3Layout.per_node` of them) over its ``rows`` reaching the node
     at ``path`` (``(attr, value)`` conditions): in the clear, at that org only."""
     rules = layout.rules
@@ -159,7 +159,9 @@ def secure_id3(
             codes.append(code)
             if code >= rules.classes:
                 a = code - rules.classes
-                nxt += [_Node((*node.path, (a, v)), major[k : k + 1]) for v in range(rules.values[a])]
+                nxt += [
+                    _Node((*node.path, (a, v)), major[k : k + 1]) for v in range(rules.values[a])
+                ]
         frontier, depth = nxt, depth + 1
     return codes, _pack(engine, layout, secrets)
 
@@ -256,7 +258,9 @@ def _at(a: SecretArray, index: Sequence[int], bits: int) -> SecretArray:
     return SecretArray(a.engine, a.shared[np.asarray(index, dtype=np.intp)], bits)
 
 
-def _cells(layout: Id3Layout, total: SecretArray, k: int, bits: int) -> list[list[list[SecretArray]]]:
+def _cells(
+    layout: Id3Layout, total: SecretArray, k: int, bits: int
+) -> list[list[list[SecretArray]]]:
     """``cells[a][v][c]``: the summed ``n_avc`` of every node (arrays over the ``k`` nodes)."""
     rules, per = layout.rules, layout.per_node
     out, start = [], 1 + rules.classes
@@ -354,7 +358,9 @@ def _argmax(
         width = pairs * size
         merged = [chosen[f * width : (f + 1) * width] for f in range(fields)]
         winners = [
-            tuple(_keep_bits(merged[f][j * size : (j + 1) * size], cur[0][f]) for f in range(fields))
+            tuple(
+                _keep_bits(merged[f][j * size : (j + 1) * size], cur[0][f]) for f in range(fields)
+            )
             for j in range(pairs)
         ]
         cur = winners + cur[2 * pairs :]
@@ -381,27 +387,3 @@ def _pack(engine: Engine, layout: Id3Layout, levels: list[SecretArray]) -> Secre
         weights = [1 << (b * j) for j in range(len(chunk))]
         out.append((chunk * weights).sum())
     return SecretArray(engine, SecretArray.concat(out).shared, PACK_BITS + 2)
-
-
-def pack_codes(layout: Id3Layout, codes: Sequence[int]) -> list[int]:
-    """What :func:`secure_id3`'s output opens to for ``codes`` (the plaintext side)."""
-    b = layout.code_bits
-    per = PACK_BITS // b
-    out = [0] * layout.output_length
-    for i, code in enumerate(codes):
-        out[i // per] += (code + 1) << (b * (i % per))
-    return out
-
-
-def unpack_codes(layout: Id3Layout, packed: Sequence[int]) -> list[int]:
-    """Inverse of :func:`pack_codes` (stops at the first empty slot)."""
-    b = layout.code_bits
-    per = PACK_BITS // b
-    codes = []
-    for value in packed:
-        for j in range(per):
-            digit = (value >> (b * j)) & ((1 << b) - 1)
-            if digit == 0:
-                return codes
-            codes.append(digit - 1)
-    return codes

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
+PACK_BITS = 120  # tree bits per output element: fits the signed range of either field
 Row = tuple[tuple[int, ...], int]  # (attribute value indices, class index)
 
 
@@ -164,3 +165,33 @@ def count_nodes(tree: Tree) -> int:
     if isinstance(tree, Leaf):
         return 1
     return 1 + sum(count_nodes(c) for c in tree.children)
+
+
+def code_bits(rules: TreeRules) -> int:
+    """Bits of one packed node (``code + 1``; 0 marks the end)."""
+    return (rules.classes + len(rules.values)).bit_length()
+
+
+def pack_codes(rules: TreeRules, codes: Sequence[int], length: int) -> list[int]:
+    """The codes plus one, ``PACK_BITS // code_bits`` per element of ``length``, lowest first:
+    what the secure tree's output opens to."""
+    b = code_bits(rules)
+    per = PACK_BITS // b
+    out = [0] * length
+    for i, code in enumerate(codes):
+        out[i // per] += (code + 1) << (b * (i % per))
+    return out
+
+
+def unpack_codes(rules: TreeRules, packed: Sequence[int]) -> list[int]:
+    """Inverse of :func:`pack_codes` (stops at the first empty slot)."""
+    b = code_bits(rules)
+    per = PACK_BITS // b
+    codes = []
+    for value in packed:
+        for j in range(per):
+            digit = (value >> (b * j)) & ((1 << b) - 1)
+            if digit == 0:
+                return codes
+            codes.append(digit - 1)
+    return codes
