@@ -7,7 +7,8 @@ when a check moves, the script reports the mutation as NOT APPLIED until it is u
 
 The entries live in themed lists: ``mutations_offchain.py`` (transport, cache, MAC check,
 preprocessing, inputs, field), ``mutations_peer.py``, ``mutations_audit.py`` and
-``mutations_keys.py`` (key files), ``mutations_node.py`` (node failures, nonces); what a
+``mutations_keys.py`` (key files), ``mutations_node.py`` (node failures, nonces),
+``mutations_id3.py`` (the id3 kind's input checks); what a
 mutation is, in ``mutation_base.py``.
 """
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 from mutation_base import Mutation, off
 from mutations_audit import AUDIT_MUTATIONS
+from mutations_id3 import ID3_MUTATIONS
 from mutations_keys import KEYS_MUTATIONS
 from mutations_netns import NETNS_MUTATIONS
 from mutations_node import NODE_MUTATIONS
@@ -24,5 +26,11 @@ from mutations_peer import PEER_MUTATIONS
 __all__ = ["MUTATIONS", "Mutation", "off"]
 
 MUTATIONS: list[Mutation] = (
-    OFFCHAIN + PEER_MUTATIONS + AUDIT_MUTATIONS + KEYS_MUTATIONS + NODE_MUTATIONS + NETNS_MUTATIONS
+    OFFCHAIN
+    + PEER_MUTATIONS
+    + AUDIT_MUTATIONS
+    + KEYS_MUTATIONS
+    + NODE_MUTATIONS
+    + NETNS_MUTATIONS
+    + ID3_MUTATIONS
 )

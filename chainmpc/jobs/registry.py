@@ -12,6 +12,7 @@ from pathlib import Path
 
 from chainmpc.exceptions import InputError
 from chainmpc.jobs.base import Job, JobSpec
+from chainmpc.jobs.id3 import Id3Job
 from chainmpc.jobs.naive_bayes import NaiveBayesJob
 from chainmpc.jobs.spec import load_spec
 from chainmpc.jobs.stats import StatsJob
@@ -21,6 +22,7 @@ KINDS: dict[str, type] = {
     "sum-product": SumProductJob,
     "stats": StatsJob,
     "naive-bayes": NaiveBayesJob,
+    "id3": Id3Job,
 }
 
 
