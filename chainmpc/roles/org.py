@@ -129,18 +129,27 @@ class SessionWatch:
     ) -> Any:
         said = False
         last: SessionInfo | None = None
+        seen = -1
         while True:
             # Decided before the read, so a step done as the time ran out still counts.
             waited = time.monotonic() - start
-            try:
-                info = self.info()
-            except SessionAborted as exc:
-                late = missing(last) if last is not None else []
-                waiting = what + (f" (still missing: {', '.join(late)})" if late else "")
-                raise AbortedWhileWaiting(str(exc), waiting) from None
-            result = ready(info)
-            if result is not None:
-                return result
+            # The session changes only in a new block: asking the block number is cheap for
+            # the node, the session and its logs are read only when there is a new one (with
+            # many orgs polling one node, the reads were what kept it busy).
+            block = self.sessions.w3.eth.block_number
+            if block != seen or last is None:
+                try:
+                    info = self.info()
+                except SessionAborted as exc:
+                    late = missing(last) if last is not None else []
+                    waiting = what + (f" (still missing: {', '.join(late)})" if late else "")
+                    raise AbortedWhileWaiting(str(exc), waiting) from None
+                result = ready(info)
+                if result is not None:
+                    return result
+                seen = block
+            else:
+                info = last
             if waited > limit:
                 late = missing(info)
                 raise StepTimeout(
