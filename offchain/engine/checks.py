@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from offchain.preprocessing.material import OrgMaterial
 
 #: Pairs sacrifice-checked per part: two rounds each; a part's triples are all that is held.
-SACRIFICE_CHUNK = 1 << 15
+SACRIFICE_CHUNK = 1 << 13
 
 
 class MaterialChecks:

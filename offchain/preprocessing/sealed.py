@@ -10,9 +10,9 @@ A batch for one org is::
 after section in header order, each section's items in chunks of ``chunk`` items (the last one
 may be shorter): a chunk is the section's columns (:func:`columns_of`) for those items, each in
 the field's fixed-width encoding, encrypted with XChaCha20-Poly1305 (libsodium's AEAD) under
-the batch key, with the chunk's number in the batch as nonce and ``MAGIC, sha256(H), section,
-chunk number in section, chunks in section`` as associated data. So a chunk that is flipped,
-dropped, reordered, duplicated or taken from another batch (another key) fails to decrypt, and
+the batch key, with the chunk's number in the batch as nonce and ``MAGIC`` as associated data.
+So a chunk that is flipped, dropped, reordered, duplicated or taken from another batch (another
+key) fails to decrypt, and
 the file's length is fixed by the header, so truncation and trailing bytes are refused before
 any chunk is read. Chunk offsets follow from the header: a reader seeks to the chunk it needs.
 
@@ -94,12 +94,10 @@ class BatchHeader:
         return [(name, count, -(-count // self.chunk)) for name, count in self.sections]
 
 
-def _aad(header_hash: bytes, name: str, index: int, chunks: int) -> bytes:
-    return MAGIC + header_hash + name.encode() + struct.pack(">QQ", index, chunks)
-
-
 def _nonce(number: int) -> bytes:
-    # The key is fresh per batch, so the chunk's number in the batch never repeats under it.
+    # The chunk's number in the batch: what binds it to its place (its section and its
+    # position in it follow from the header). The key is fresh per batch, so a number never
+    # repeats under it, and a chunk of another batch does not decrypt under this one's key.
     return number.to_bytes(24, "big")
 
 
@@ -124,7 +122,6 @@ class BatchWriter:
             sort_keys=True,
         ).encode()
         sealed = SealedBox(PublicKey(recipient)).encrypt(body)
-        self._header_hash = hashlib.sha256(sealed).digest()
         self._digest = hashlib.sha256()
         self._emit(MAGIC + struct.pack(">I", len(sealed)) + sealed)
         self._plan = header.plan()
@@ -146,7 +143,7 @@ class BatchWriter:
         self._skip_done()
         if self._section == len(self._plan):
             raise MaterialError(f"chunk of {name}: every section is already written")
-        want, count, chunks = self._plan[self._section]
+        want, count, _ = self._plan[self._section]
         if name != want:
             raise MaterialError(f"chunk of {name} out of order: section {want} is not complete")
         size = min(self._header.chunk, count - self._index * self._header.chunk)
@@ -154,8 +151,7 @@ class BatchWriter:
         if len(columns) != columns_of(name, org) or any(len(c) != size for c in columns):
             raise MaterialError(f"chunk {self._index} of {name}: not {size} items of each column")
         plain = b"".join(f.encode(c) for c in columns)
-        aad = _aad(self._header_hash, name, self._index, chunks)
-        self._emit(aead_encrypt(plain, aad, _nonce(self._number), self._key))
+        self._emit(aead_encrypt(plain, MAGIC, _nonce(self._number), self._key))
         self._index += 1
         self._number += 1
 
@@ -190,7 +186,6 @@ class BatchReader:
             plain = SealedBox(secret_key).decrypt(sealed)
         except CryptoError:
             raise MaterialError(f"{where}: batch does not decrypt with this org's key") from None
-        self._header_hash = hashlib.sha256(sealed).digest()
         self.header, self._key = _parse_header(plain, where)
         self._width = self.header.field.byte_length
         self._offsets: dict[str, tuple[int, int, int, int]] = {}  # start, items, chunks, number
@@ -215,15 +210,14 @@ class BatchReader:
         cached = self._cache.get(name)
         if cached is not None and cached[0] == index:
             return cached[1]
-        start, count, chunks, number = self._offsets[name]
+        start, count, _, number = self._offsets[name]
         cols, step = columns_of(name, self.header.org), self.header.chunk
         size = min(step, count - index * step)
         full = step * cols * self._width + TAG_BYTES
         length = size * cols * self._width + TAG_BYTES
         data = os.pread(self._f.fileno(), length, start + index * full)
-        aad = _aad(self._header_hash, name, index, chunks)
         try:
-            plain = aead_decrypt(data, aad, _nonce(number + index), self._key)
+            plain = aead_decrypt(data, MAGIC, _nonce(number + index), self._key)
         except CryptoError:
             raise MaterialError(
                 f"{self._where}: chunk {index} of {name} is damaged, out of place or from "
