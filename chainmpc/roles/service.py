@@ -4,9 +4,10 @@ Before dealing anything it checks the session on-chain: every participant has ac
 parameters, this service is its preprocessor and a registered service, and its job hash is
 the hash of the job the service was told to prepare for (so the material matches what will be
 computed); and that its account can pay for the commitment. It then reads each participant's
-public encryption key and name from the registry, deals exactly what the job needs, seals each
-org's batch to that org's key, delivers it into the org's cache (``cache root / org name``)
-and commits the hash of every sealed batch, and the counts of what it dealt, on-chain. It
+public encryption key and name from the registry, deals exactly what the job needs a chunk at
+a time, seals each chunk into that org's batch as it is dealt (so it holds one chunk per org,
+never a batch), streams the batch into the org's cache (``cache root / org name``) or the
+outbox, and commits the hash of every sealed batch, and the counts of what it dealt, on-chain. It
 keeps nothing.
 
 ``chainmpc preprocess`` runs this as its own process; the demo on the embedded chain calls it
