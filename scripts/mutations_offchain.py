@@ -114,7 +114,7 @@ OFFCHAIN: list[Mutation] = [
     ),
     Mutation(
         "sealed: chunks not all authenticated before the material is used",
-        "offchain/preprocessing/material.py",
+        "offchain/preprocessing/batch.py",
         "    reader.verify()\n",
         "",
         (

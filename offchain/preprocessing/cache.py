@@ -30,12 +30,8 @@ from typing import BinaryIO, cast
 
 from nacl.public import PrivateKey
 
-from offchain.preprocessing.material import (
-    MaterialError,
-    OrgMaterial,
-    open_material,
-    write_material,
-)
+from offchain.preprocessing.batch import open_material, write_material
+from offchain.preprocessing.material import MaterialError, OrgMaterial
 from offchain.preprocessing.sealed import BatchReader
 
 #: A deployment id as :func:`deployment_id` makes it; checked before it names a directory.

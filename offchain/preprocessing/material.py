@@ -19,32 +19,28 @@ it has dealt (docs/threat-model.md).
 Material is handed out through cursors that only move forward, so an item can be taken once.
 The wire/disk format (:mod:`offchain.preprocessing.sealed`, :data:`MAGIC` names its version) is
 a sealed header, then each section in AEAD-encrypted chunks; an org's material read from its
-batch (:func:`open_material`) keeps its triples on disk and reads them a chunk at a time.
+batch (:func:`~offchain.preprocessing.batch.open_material`) keeps its triples on disk and
+reads them a chunk at a time.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import BinaryIO, Protocol, cast
+from typing import Protocol, cast
 
 from offchain.exceptions import MaterialError
 from offchain.hazmat.field import Field, Vec
 from offchain.hazmat.shares import Shared, weighted_sum
 from offchain.preprocessing.kinds import KINDS, Key, checked_key
-from offchain.preprocessing.sealed import (
-    CHUNK_ITEMS,
-    MAGIC,
-    BatchHeader,
-    BatchReader,
-    BatchWriter,
-)
+from offchain.preprocessing.sealed import CHUNK_ITEMS, MAGIC, BatchHeader
 
-__all__ = ["MAGIC", "MaterialError", "Needs", "OrgMaterial", "open_material", "write_material"]
+__all__ = ["MAGIC", "MaterialError", "Needs", "OrgMaterial"]
 
 
 class TripleSource(Protocol):
-    """Triples read by position without consuming them (:class:`StreamedTriples`)."""
+    """Triples read by position without consuming them
+    (:class:`~offchain.preprocessing.batch.StreamedTriples`)."""
 
     def __len__(self) -> int: ...
 
@@ -180,6 +176,13 @@ class OrgMaterial:
 
     def _cursor(self, name: str) -> _Cursor:
         return self._cursors.setdefault(name, _Cursor())
+
+    def close(self) -> None:
+        """Release the batch file streamed triples are read from (nothing for in-memory
+        material); the material is spent once its session is over."""
+        close = getattr(self.triples, "close", None)
+        if close is not None:
+            close()
 
     @property
     def dealt_triples(self) -> int:
@@ -353,45 +356,6 @@ class OrgMaterial:
             own_mask_check=own(f"maskcheck.{org}"),
             bits=bits,
         )
-
-
-class StreamedTriples:
-    """An org's triples read from its batch as they are needed, a chunk at a time: memory is
-    bounded by the chunk and by what the caller asks for at once."""
-
-    def __init__(self, reader: BatchReader) -> None:
-        self._reader = reader
-
-    def __len__(self) -> int:
-        return self._reader.count("triples")
-
-    def read(self, start: int, count: int) -> tuple[Shared, Shared, Shared]:
-        """Triples ``start`` to ``start + count`` (any number of times: nothing is consumed)."""
-        ax, am, bx, bm, cx, cm = self._reader.read("triples", start, count)
-        return Shared(ax, am), Shared(bx, bm), Shared(cx, cm)
-
-
-def open_material(reader: BatchReader) -> OrgMaterial:
-    """The material in an opened batch: every chunk is decrypted once first (so a damaged
-    batch fails before any share is used); input masks, check masks and mask bits are then
-    held in memory (the mask check and the bit check take all of them at once), the triples
-    are read lazily (:class:`StreamedTriples`)."""
-    reader.verify()
-    names = [name for name, _ in reader.header.sections if name != "triples"]
-    columns = {name: reader.read(name, 0, reader.count(name)) for name in names}
-    return OrgMaterial.from_columns(reader.header, columns, StreamedTriples(reader))
-
-
-def write_material(
-    material: OrgMaterial, out: BinaryIO, recipient: bytes, chunk: int = CHUNK_ITEMS
-) -> bytes:
-    """Seal in-memory ``material`` to ``recipient`` as a chunked batch written to ``out``;
-    returns its sha256 (the on-chain commitment)."""
-    writer = BatchWriter(out, recipient, material.header(chunk))
-    for name, cols in material.columns():
-        for start in range(0, len(cols[0]), chunk):
-            writer.write(name, [c[start : start + chunk] for c in cols])
-    return writer.close()
 
 
 def _cursor_name(key: Key) -> str:

@@ -202,6 +202,10 @@ class BatchReader:
             raise MaterialError(f"{where}: {size - offset} trailing bytes after the last chunk")
         self._cache: dict[str, tuple[int, list[Vec]]] = {}
 
+    def close(self) -> None:
+        """Close the batch file."""
+        self._f.close()
+
     def count(self, name: str) -> int:
         """Items in section ``name`` (0 if the batch has no such section)."""
         return self._offsets[name][1] if name in self._offsets else 0

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from nacl.public import PrivateKey
 
-from offchain.preprocessing.material import OrgMaterial, open_material, write_material
+from offchain.preprocessing.batch import open_material, write_material
+from offchain.preprocessing.material import OrgMaterial
 from offchain.preprocessing.sealed import CHUNK_ITEMS, BatchReader
 
 
