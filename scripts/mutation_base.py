@@ -27,6 +27,7 @@ class Mutation:
 ENGINE = "tests/offchain/engine/test_engine.py::"
 SOUND = "tests/chainmpc/test_soundness.py::"
 CACHE = "tests/offchain/preprocessing/test_cache.py::"
+SEALED = "tests/offchain/preprocessing/test_sealed.py::"
 DELIVERY = "tests/chainmpc/roles/test_delivery.py::"
 PEER = ("tests/chainmpc/roles/test_peer.py",)
 PROCESSES = "tests/chainmpc/roles/test_processes.py::"

@@ -4,7 +4,7 @@ checks, bounded input, field (see ``scripts/mutations.py``).
 
 from __future__ import annotations
 
-from mutation_base import CACHE, DELIVERY, DEMO, ENGINE, SOUND, Mutation, off
+from mutation_base import CACHE, DELIVERY, DEMO, ENGINE, SEALED, SOUND, Mutation, off
 
 OFFCHAIN: list[Mutation] = [
     # -- transport ------------------------------------------------------------------------
@@ -41,7 +41,7 @@ OFFCHAIN: list[Mutation] = [
     Mutation(
         "cache: batch hash not checked",
         "offchain/preprocessing/cache.py",
-        "if batch_hash(sealed) != expected_hash:",
+        "if hash_file(f) != expected_hash:",
         "if False:",
         (CACHE + "test_edited_file_is_rejected_and_left_for_inspection",),
     ),
@@ -62,7 +62,7 @@ OFFCHAIN: list[Mutation] = [
     off(
         "cache: a received batch kept without its hash check",
         "offchain/preprocessing/cache.py",
-        "expected_hash is not None and digest.digest() != expected_hash",
+        "sink is not None and sink.digest.digest() != expected_hash",
         (
             CACHE + "test_bytes_that_miss_the_commitment_never_become_the_entry",
             DELIVERY + "test_tampered_bytes_are_rejected_and_the_cache_stays_empty",
@@ -91,6 +91,50 @@ OFFCHAIN: list[Mutation] = [
         "for put in self._held.pop(key):\n                put.unlink(missing_ok=True)",
         "self._held.pop(key)",
         (CACHE + "test_a_failed_dealing_rolls_back_its_batches_and_claim",),
+    ),
+    # -- the chunked sealed format (offchain/preprocessing/sealed.py) ---------------------
+    Mutation(
+        "sealed: a chunk's nonce is not its place in the batch",
+        "offchain/preprocessing/sealed.py",
+        'return number.to_bytes(24, "big")',
+        "return bytes(24)",
+        (SEALED + "test_tampered_chunks_are_refused_on_opening",),
+    ),
+    Mutation(
+        "sealed: the batch key is not fresh per batch",
+        "offchain/preprocessing/sealed.py",
+        "self._key = nacl.utils.random(32)",
+        "self._key = bytes(32)",
+        (SEALED + "test_tampered_chunks_are_refused_on_opening",),
+    ),
+    off(
+        "sealed: a truncated batch is not refused by its length",
+        "offchain/preprocessing/sealed.py",
+        "size < offset",
+        (SEALED + "test_tampered_chunks_are_refused_on_opening",),
+    ),
+    off(
+        "sealed: trailing bytes after the last chunk are accepted",
+        "offchain/preprocessing/sealed.py",
+        "size > offset",
+        (SEALED + "test_tampered_chunks_are_refused_on_opening",),
+    ),
+    Mutation(
+        "sealed: chunks not all authenticated before the material is used",
+        "offchain/preprocessing/batch.py",
+        "    reader.verify()\n",
+        "",
+        (
+            SEALED + "test_tampered_chunks_are_refused_on_opening",
+            SEALED + "test_a_service_committing_a_tampered_batch_gets_it_refused_and_kept",
+        ),
+    ),
+    Mutation(
+        "checks: a failed sacrifice part is forgotten by the next part",
+        "offchain/engine/checks.py",
+        "failed += self._sacrifice_part(",
+        "failed = self._sacrifice_part(",
+        (SEALED + "test_a_bad_triple_in_any_sacrifice_part_fails_the_sacrifice",),
     ),
     # -- delivery over the network (chainmpc/roles/delivery.py) ---------------------------
     off(
@@ -198,15 +242,15 @@ OFFCHAIN: list[Mutation] = [
     Mutation(
         "checks: a failed sacrifice is ignored",
         "offchain/engine/checks.py",
-        "failed = sum(1 for v in f.to_ints(zs) if v != 0) if count else 0",
-        "failed = 0",
+        "return sum(1 for v in f.to_ints(zs) if v != 0) if count else 0",
+        "return 0",
         (ENGINE + "test_bad_triple_fails_sacrifice_and_is_never_used",),
     ),
     Mutation(
         "checks: triples usable although the sacrifice failed",
         "offchain/engine/checks.py",
-        "        if not failed:\n            self._checked = tuple(",
-        "        if True:\n            self._checked = tuple(",
+        "        if not failed:\n            self._checked = (first, count)",
+        "        if True:\n            self._checked = (first, count)",
         (ENGINE + "test_bad_triple_fails_sacrifice_and_is_never_used",),
     ),
     Mutation(

@@ -256,9 +256,7 @@ def deal_cmd(
             sessions,
             session,
             job,
-            lambda name, _, sealed: OrgCache(cache_root / name).deliver(
-                deployment, session, sealed
-            ),
+            lambda name, _: OrgCache(cache_root / name).sink(deployment, session),
             progress=console.print,
         )
     except (ServiceError, TransactionError, MaterialError, InputError) as exc:

@@ -19,10 +19,10 @@ import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 from eth_account import Account
 from nacl.public import PrivateKey
@@ -278,10 +278,10 @@ class Run:
         else:
             self._preprocess_in_own_process()
 
-    def deliver_to_cache(self, name: str, _address: str, sealed: bytes) -> Path:
-        """The service's delivery on one machine: into the org's cache directory."""
+    def deliver_to_cache(self, name: str, _address: str) -> AbstractContextManager[BinaryIO]:
+        """The service's delivery on one machine: streamed into the org's cache directory."""
         deployment = deployment_id(self.w3.eth.chain_id, self.sessions.address)
-        return OrgCache(self.workdir / "caches" / name).deliver(deployment, self.session, sealed)
+        return OrgCache(self.workdir / "caches" / name).sink(deployment, self.session)
 
     def _preprocess_in_own_process(self) -> None:
         """Run ``chainmpc preprocess`` as a separate process, as a real service would."""

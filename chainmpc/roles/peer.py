@@ -360,9 +360,11 @@ class OrgPeer:
         return True
 
     def close(self) -> None:
-        """Close the peer channels."""
+        """Close the peer channels, and the batch the material reads its triples from."""
         if self.network is not None:
             self.network.close()
+        if self.engine is not None:
+            self.engine.material.close()
 
     @property
     def _engine(self) -> Engine:

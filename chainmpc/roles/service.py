@@ -4,9 +4,10 @@ Before dealing anything it checks the session on-chain: every participant has ac
 parameters, this service is its preprocessor and a registered service, and its job hash is
 the hash of the job the service was told to prepare for (so the material matches what will be
 computed); and that its account can pay for the commitment. It then reads each participant's
-public encryption key and name from the registry, deals exactly what the job needs, seals each
-org's batch to that org's key, delivers it into the org's cache (``cache root / org name``)
-and commits the hash of every sealed batch, and the counts of what it dealt, on-chain. It
+public encryption key and name from the registry, deals exactly what the job needs a chunk at
+a time, seals each chunk into that org's batch as it is dealt (so it holds one chunk per org,
+never a batch), streams the batch into the org's cache (``cache root / org name``) or the
+outbox, and commits the hash of every sealed batch, and the counts of what it dealt, on-chain. It
 keeps nothing.
 
 ``chainmpc preprocess`` runs this as its own process; the demo on the embedded chain calls it
@@ -20,20 +21,24 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, ExitStack
+from typing import BinaryIO
 
 from chainmpc.exceptions import ServiceError
 from chainmpc.jobs.base import Job
 from offchain.hazmat.field import Field, field_for
-from offchain.preprocessing.cache import Outbox, batch_hash, seal
+from offchain.preprocessing.cache import Outbox
 from offchain.preprocessing.dealer import Dealer
 from offchain.preprocessing.material import MaterialError
+from offchain.preprocessing.sealed import BatchWriter
 from onchain.clients import ConsortiumClient, SessionClient, State
 from onchain.commitments import job_hash
 from onchain.connection import ChainError, require_balance
 from onchain.transactions import Sender, TransactionError, fee_per_gas
 
-#: Hands one org's sealed batch over: ``deliver(name, address, sealed)`` says where it went.
-Deliver = Callable[[str, str, bytes], object]
+#: Where one org's sealed batch goes: ``deliver(name, address)`` is a context manager giving a
+#: file to stream it into, stored (in the org's cache, or the outbox) once the block ends.
+Deliver = Callable[[str, str], AbstractContextManager[BinaryIO]]
 #: The dealer the service uses unless told otherwise.
 DEALER: Callable[[Field, int], Dealer] = Dealer
 #: Gas the commitment may take at most, for the balance check before dealing (measured:
@@ -53,8 +58,10 @@ def preprocess(
 ) -> list[bytes]:
     """Prepare ``session`` for ``job``; return the committed batch hashes (participant order).
 
-    ``deliver(name, address, sealed)`` hands each org's sealed batch over (into its cache, or
-    into the outbox the orgs fetch from) and says where; ``dealer_class`` deals the material,
+    ``deliver(name, address)`` opens where each org's sealed batch is streamed to (its cache,
+    or the outbox the orgs fetch from); the batches are written a chunk of every org's at a
+    time, as the dealer deals them, so the service holds one chunk per org, never a batch.
+    ``dealer_class`` deals the material,
     by default :data:`DEALER` (fault injection swaps in a cheating dealer, see
     chainmpc/cheats.py).
     """
@@ -91,15 +98,21 @@ def preprocess(
         f"{sum(needs.masks)} input masks for {job.orgs} orgs"
         + "".join(f", {count} {key.describe()}" for key, count in needs.items)
     )
-    materials = (dealer_class or DEALER)(fld, job.orgs).deal(session, needs)
-    hashes = []
-    for address, material in zip(info.participants, materials, strict=True):
-        name, key, _ = consortium.org_info(address)
-        sealed = seal(material, bytes(key))
-        where = deliver(name, address, sealed)
-        hashes.append(batch_hash(sealed))
-        progress(f"sealed {len(sealed):,} bytes for {name} -> {where}")
-    del materials, material  # the service forgets what it dealt
+    dealing = (dealer_class or DEALER)(fld, job.orgs).stream(session, needs)
+    with ExitStack() as stack:  # every batch is stored only if all of them are written
+        writers, names = [], []
+        for address, header in zip(info.participants, dealing.headers, strict=True):
+            name, key, _ = consortium.org_info(address)
+            out = stack.enter_context(deliver(name, address))
+            writers.append(BatchWriter(out, bytes(key), header))
+            names.append(name)
+        for section, parts in dealing.chunks:  # one chunk of every org's batch at a time
+            for writer, columns in zip(writers, parts, strict=True):
+                writer.write(section, columns)
+        hashes = [writer.close() for writer in writers]
+    del dealing  # the service forgets what it dealt
+    for name, digest in zip(names, hashes, strict=True):
+        progress(f"sealed a batch for {name} (sha256 {digest.hex()[:16]}...)")
     sessions.commit_preprocessing(service, session, hashes, needs.counts())
     progress(f"committed {len(hashes)} batch hashes on-chain")
     return hashes
@@ -166,7 +179,7 @@ def _serve_one(
         with outbox.claim(deployment, sid):
             preprocess(
                 service, consortium, sessions, sid, job,
-                lambda _name, address, sealed: outbox.put(deployment, sid, address, sealed),
+                lambda _name, address: outbox.sink(deployment, sid, address),
                 progress, dealer_class,
             )  # fmt: skip
     except (ServiceError, MaterialError, TransactionError) as exc:

@@ -27,6 +27,9 @@ if TYPE_CHECKING:
     from offchain.hazmat.shares import ShareArithmetic
     from offchain.preprocessing.material import OrgMaterial
 
+#: Pairs sacrifice-checked per part: two rounds each; a part's triples are all that is held.
+SACRIFICE_CHUNK = 1 << 13
+
 
 class MaterialChecks:
     """Mixin of :class:`~offchain.engine.core.Engine`: the checks of dealt material, and the state
@@ -44,7 +47,7 @@ class MaterialChecks:
     _confirmed: set[int]
 
     def _init_checks(self) -> None:
-        self._checked: tuple[Shared, ...] | None = None  # sacrifice-checked (a, b, c)
+        self._checked: tuple[int, int] | None = None  # sacrifice-checked: first, how many
         self._checked_used = 0
         self._bits_checked: frozenset[Key] = frozenset()  # kinds whose bit check gave 0 ...
         self._bits_serial = -1  # ... and the check with this serial, which covers it, passed
@@ -60,11 +63,23 @@ class MaterialChecks:
         ``sigma = b - g``, then open ``t c - h - sigma f - rho g - sigma rho``, which is 0 iff
         ``c - ab`` and ``h - fg`` cancel, which a dealer achieves only by guessing ``t``. ``t``
         must be derived after the triples are fixed (from their on-chain commitments). Two
-        rounds, three openings per pair, ``2 * count`` dealt triples. Returns the number of
-        failed pairs; only if there are none do the checked triples become available to
-        :meth:`mul`, which uses no other. The openings still need the next checkpoint's MAC
-        check before the outcome can be trusted either way.
+        rounds per :data:`SACRIFICE_CHUNK` pairs (so memory is bounded by that, not by
+        ``count``), three openings per pair, ``2 * count`` dealt triples. Returns the number
+        of failed pairs; only if there are none do the checked triples become available to
+        :meth:`mul`, which uses no other (re-reading them from the material as it needs
+        them). The openings still need the next checkpoint's MAC check before the outcome can
+        be trusted either way.
         """
+        first, failed = self.material.triples_taken, 0
+        for start in range(0, max(count, 1), SACRIFICE_CHUNK):
+            failed += self._sacrifice_part(min(SACRIFICE_CHUNK, count - start), t)
+        if not failed:
+            self._checked = (first, count)
+            self._checked_used = 0
+        return failed
+
+    def _sacrifice_part(self, count: int, t: int) -> int:
+        # One part of the sacrifice, so that memory is bounded by the part, not by the batch.
         a, b, c = self.material.take_triples(2 * count)
         ar, f = self.arith, self.field
         good = (a[0::2], b[0::2], c[0::2])
@@ -77,24 +92,28 @@ class MaterialChecks:
         z = ar.sub(z, ar.mul_public(spare[1], rho))
         z = ar.add_public(z, f.sub(f.zeros(count), f.mul(sigma, rho)))
         (zs,) = self.open(z, label="sacrifice/check")
-        failed = sum(1 for v in f.to_ints(zs) if v != 0) if count else 0
-        if not failed:
-            self._checked = tuple(
-                Shared(np.ascontiguousarray(g.x), np.ascontiguousarray(g.m)) for g in good
-            )
-            self._checked_used = 0
-        return failed
+        return sum(1 for v in f.to_ints(zs) if v != 0) if count else 0
+
+    @property
+    def checked_left(self) -> int:
+        """Sacrifice-checked triples :meth:`mul` has not used yet."""
+        return 0 if self._checked is None else self._checked[1] - self._checked_used
 
     def _take_checked(self, count: int) -> tuple[Shared, Shared, Shared]:
         if self._checked is None:
             raise ProtocolAbort(f"mul needs {count} sacrifice-checked triples, 0 left")
-        left = len(self._checked[0]) - self._checked_used
+        first, checked = self._checked
+        left = checked - self._checked_used
         if count > left:
             raise ProtocolAbort(f"mul needs {count} sacrifice-checked triples, {left} left")
-        s = slice(self._checked_used, self._checked_used + count)
+        # Re-read the checked triples (pairs from ``first``) instead of holding them all: the
+        # batch was authenticated when it was opened, so these are the bytes that were checked.
+        a, b, c = self.material.triples_at(first + 2 * self._checked_used, 2 * count)
         self._checked_used += count
-        a, b, c = self._checked
-        return a[s], b[s], c[s]
+        return tuple(  # type: ignore[return-value]
+            Shared(np.ascontiguousarray(g.x), np.ascontiguousarray(g.m))
+            for g in (a[0::2], b[0::2], c[0::2])
+        )
 
     # -- mask bits -------------------------------------------------------------------------
 

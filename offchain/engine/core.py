@@ -21,7 +21,8 @@ values in one communication round. Its rules (docs/protocols.md):
   with or after the sacrifice's.
 
 Rounds: :meth:`open`, :meth:`input`, :meth:`mul` and :meth:`check_masks` one each;
-:meth:`sacrifice`, :meth:`check_bits` and :meth:`check_between_peers` two each.
+:meth:`check_bits` and :meth:`check_between_peers` two each; :meth:`sacrifice` two per
+:data:`~offchain.engine.checks.SACRIFICE_CHUNK` pairs.
 """
 
 from __future__ import annotations

@@ -18,19 +18,21 @@ cannot be loaded twice.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import re
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
-from nacl.exceptions import CryptoError
-from nacl.public import PrivateKey, PublicKey, SealedBox
+from nacl.public import PrivateKey
 
+from offchain.preprocessing.batch import open_material, write_material
 from offchain.preprocessing.material import MaterialError, OrgMaterial
+from offchain.preprocessing.sealed import BatchReader
 
 #: A deployment id as :func:`deployment_id` makes it; checked before it names a directory.
 DEPLOYMENT_RE = re.compile(r"[0-9]{1,20}-0x[0-9a-f]{40}")
@@ -39,6 +41,7 @@ _ADDRESS_RE = re.compile(r"0x[0-9a-fA-F]{40}")
 # not a check-then-create race, decide who that is.
 _LEDGER_FLAGS = os.O_CREAT | os.O_EXCL | os.O_WRONLY
 _CLAIM_FLAGS = os.O_CREAT | os.O_EXCL | os.O_WRONLY
+_BLOCK = 1 << 20
 
 
 def batch_hash(sealed: bytes) -> bytes:
@@ -47,8 +50,20 @@ def batch_hash(sealed: bytes) -> bytes:
 
 
 def seal(material: OrgMaterial, recipient: bytes) -> bytes:
-    """Encrypt ``material`` to the org whose Curve25519 public key is ``recipient``."""
-    return SealedBox(PublicKey(recipient)).encrypt(material.to_bytes())
+    """Encrypt in-memory ``material`` to the org whose Curve25519 public key is ``recipient``,
+    as one chunked batch in memory (small batches; the service streams to a file instead)."""
+    out = io.BytesIO()
+    write_material(material, out, recipient)
+    return out.getvalue()
+
+
+def hash_file(f: BinaryIO) -> bytes:
+    """The sha256 of an open file's whole content, read in blocks (memory: one block)."""
+    digest, offset = hashlib.sha256(), 0
+    while block := os.pread(f.fileno(), _BLOCK, offset):
+        digest.update(block)
+        offset += len(block)
+    return digest.digest()
 
 
 def deployment_id(chain_id: int, manager: str) -> str:
@@ -89,27 +104,35 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def write_atomically(
-    target: Path, chunks: Iterable[bytes], expected_hash: bytes | None = None
-) -> Path:
-    """Write ``chunks`` to ``target`` all or nothing, never replacing an existing file.
+class _Hashing:
+    """A binary sink that hashes what it passes on (the streamed write of a batch)."""
 
-    The bytes go to a unique temporary file next to ``target``, are fsynced, and (when
-    ``expected_hash`` is given) must hash to it before they are linked into place; on any
-    failure, including an exception from ``chunks``, the temporary file is removed.
+    def __init__(self, out: BinaryIO) -> None:
+        self._out, self.digest = out, hashlib.sha256()
+
+    def write(self, data: bytes) -> int:
+        self.digest.update(data)
+        return self._out.write(data)
+
+
+@contextmanager
+def atomic_file(target: Path, expected_hash: bytes | None = None) -> Iterator[BinaryIO]:
+    """A file to write ``target`` through, all or nothing, never replacing an existing file.
+
+    The bytes go to a unique temporary file next to ``target``; when the block ends they are
+    fsynced and (when ``expected_hash`` is given) must hash to it before they are linked into
+    place; if the block raises, or the hash differs, the temporary file is removed.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     tmp = Path(name)
     try:
-        digest = hashlib.sha256()
         with os.fdopen(fd, "wb") as out:
-            for chunk in chunks:
-                digest.update(chunk)
-                out.write(chunk)
+            sink = _Hashing(out) if expected_hash is not None else None
+            yield cast(BinaryIO, sink) if sink is not None else out
             out.flush()
             os.fsync(out.fileno())
-        if expected_hash is not None and digest.digest() != expected_hash:
+        if sink is not None and sink.digest.digest() != expected_hash:
             raise MaterialError(f"{target}: batch does not match its on-chain commitment")
         try:
             os.link(tmp, target)  # fails if the target exists: never replace a batch
@@ -118,6 +141,15 @@ def write_atomically(
         _fsync_dir(target.parent)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def write_atomically(
+    target: Path, chunks: Iterable[bytes], expected_hash: bytes | None = None
+) -> Path:
+    """Write ``chunks`` to ``target`` through :func:`atomic_file`."""
+    with atomic_file(target, expected_hash) as out:
+        for chunk in chunks:
+            out.write(chunk)
     return target
 
 
@@ -137,6 +169,11 @@ class OrgCache:
     def deliver(self, deployment: str, session: int, sealed: bytes) -> Path:
         """Store a sealed batch, all or nothing. Refuses to overwrite an existing batch."""
         return write_atomically(self.path(deployment, session), [sealed])
+
+    def sink(self, deployment: str, session: int) -> AbstractContextManager[BinaryIO]:
+        """A file to stream a sealed batch into (:func:`atomic_file`): stored as one
+        :meth:`deliver` would, once the block ends without error."""
+        return atomic_file(self.path(deployment, session))
 
     def receive(
         self, deployment: str, session: int, chunks: Iterable[bytes], expected_hash: bytes
@@ -161,30 +198,40 @@ class OrgCache:
         source = self.path(deployment, session)
         ledger = self._ledger / expected_hash.hex()
         try:
-            sealed = source.read_bytes()
+            f = source.open("rb")
         except FileNotFoundError:
             state = "already consumed" if ledger.exists() else "missing"
             raise MaterialError(f"{source}: batch for session {session} is {state}") from None
-        # Every check runs before the ledger entry, so a refused batch stays loadable once the
-        # right file (or key) is back.
-        if batch_hash(sealed) != expected_hash:
-            raise MaterialError(f"{source}: batch does not match its on-chain commitment")
         try:
-            plain = SealedBox(secret_key).decrypt(sealed)
-        except CryptoError:
-            raise MaterialError(f"{source}: batch does not decrypt with this org's key") from None
-        material = OrgMaterial.from_bytes(plain)
-        if material.session != session:
-            raise MaterialError(f"{source}: batch is for session {material.session}")
+            material = self._open(f, source, session, expected_hash, secret_key)
+        except BaseException:
+            f.close()
+            raise
         self._ledger.mkdir(parents=True, exist_ok=True)
         try:
             os.close(os.open(ledger, _LEDGER_FLAGS, 0o600))
         except FileExistsError:
+            f.close()
             raise MaterialError(
                 f"{source}: batch for session {session} is already consumed"
             ) from None
         _fsync_dir(self._ledger)
-        source.unlink(missing_ok=True)  # spent; the ledger, not this, stops a second load
+        # Spent: the ledger, not this, stops a second load. The material keeps reading its
+        # triples through the open file, which outlives the name.
+        source.unlink(missing_ok=True)
+        return material
+
+    @staticmethod
+    def _open(
+        f: BinaryIO, source: Path, session: int, expected_hash: bytes, secret_key: PrivateKey
+    ) -> OrgMaterial:
+        # Every check runs before the ledger entry, so a refused batch stays loadable once the
+        # right file (or key) is back.
+        if hash_file(f) != expected_hash:
+            raise MaterialError(f"{source}: batch does not match its on-chain commitment")
+        material = open_material(BatchReader(f, secret_key, str(source)))
+        if material.session != session:
+            raise MaterialError(f"{source}: batch is for session {material.session}")
         return material
 
 
@@ -243,6 +290,18 @@ class Outbox:
         target = self._session_dir(deployment, session) / f"{_org(org)}.sealed"
         held.append(write_atomically(target, [sealed]))
         return target
+
+    @contextmanager
+    def sink(self, deployment: str, session: int, org: str) -> Iterator[BinaryIO]:
+        """A file to stream ``org``'s sealed batch into (inside :meth:`claim` only), stored
+        as :meth:`put` would once the block ends without error."""
+        held = self._held.get((deployment, session))
+        if held is None:
+            raise MaterialError(f"session {session}: put outside claim() for this session")
+        target = self._session_dir(deployment, session) / f"{_org(org)}.sealed"
+        with atomic_file(target) as out:
+            yield out
+        held.append(target)
 
     def open(self, deployment: str, session: int, org: str) -> BinaryIO:
         """The batch for ``org`` opened for reading, to stream out; :class:`MaterialError` if

@@ -17,25 +17,34 @@ before use, over the bits of every kind and width at once, with one checked trip
 it has dealt (docs/threat-model.md).
 
 Material is handed out through cursors that only move forward, so an item can be taken once.
-The wire/disk format is binary: :data:`MAGIC` (which names the format's version), a JSON header
-naming each section, then the sections' field elements in the field's fixed-width encoding.
+The wire/disk format (:mod:`offchain.preprocessing.sealed`, :data:`MAGIC` names its version) is
+a sealed header, then each section in AEAD-encrypted chunks; an org's material read from its
+batch (:func:`~offchain.preprocessing.batch.open_material`) keeps its triples on disk and
+reads them a chunk at a time.
 """
 
 from __future__ import annotations
 
-import json
-import struct
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Protocol, cast
 
 from offchain.exceptions import MaterialError
-from offchain.hazmat.field import Field, Vec, field_for
+from offchain.hazmat.field import Field, Vec
 from offchain.hazmat.shares import Shared, weighted_sum
 from offchain.preprocessing.kinds import KINDS, Key, checked_key
+from offchain.preprocessing.sealed import CHUNK_ITEMS, MAGIC, BatchHeader
 
-MAGIC = b"CMPCMAT4"  # version 4: bit-dealt masks keyed by (kind, width, shift, bits)
-_FAMILY = b"CMPCMAT"
+__all__ = ["MAGIC", "MaterialError", "Needs", "OrgMaterial"]
+
+
+class TripleSource(Protocol):
+    """Triples read by position without consuming them
+    (:class:`~offchain.preprocessing.batch.StreamedTriples`)."""
+
+    def __len__(self) -> int: ...
+
+    def read(self, start: int, count: int) -> tuple[Shared, Shared, Shared]: ...
 
 
 @dataclass(frozen=True)
@@ -144,7 +153,7 @@ class OrgMaterial:
     n: int
     field: Field
     alpha_i: int
-    triples: tuple[Shared, Shared, Shared]
+    triples: tuple[Shared, Shared, Shared] | TripleSource  # in memory, or read from the batch
     masks: dict[int, Shared]
     own_masks: Vec  # clear values of the masks owned by this org
     mask_checks: dict[int, Shared]  # one check mask <s> per owner with masks; not an input mask
@@ -168,16 +177,45 @@ class OrgMaterial:
     def _cursor(self, name: str) -> _Cursor:
         return self._cursors.setdefault(name, _Cursor())
 
+    def close(self) -> None:
+        """Release the batch file streamed triples are read from (nothing for in-memory
+        material); the material is spent once its session is over."""
+        close = getattr(self.triples, "close", None)
+        if close is not None:
+            close()
+
+    @property
+    def dealt_triples(self) -> int:
+        """Triples dealt (sacrifice partners included)."""
+        t = self.triples
+        return len(t[0]) if isinstance(t, tuple) else len(t)
+
     @property
     def remaining_triples(self) -> int:
         """Triples not yet taken."""
-        return len(self.triples[0]) - self._cursor("triples").used
+        return self.dealt_triples - self._cursor("triples").used
+
+    @property
+    def triples_taken(self) -> int:
+        """Triples taken so far: the position of the next one :meth:`take_triples` hands out."""
+        return self._cursor("triples").used
 
     def take_triples(self, count: int) -> tuple[Shared, Shared, Shared]:
         """The next ``count`` triples ``(<a>, <b>, <c>)``; never handed out again."""
-        s = self._cursor("triples").take(count, len(self.triples[0]), "triples")
-        a, b, c = self.triples
-        return a[s], b[s], c[s]
+        s = self._cursor("triples").take(count, self.dealt_triples, "triples")
+        return self.triples_at(s.start, count)
+
+    def triples_at(self, start: int, count: int) -> tuple[Shared, Shared, Shared]:
+        """Triples ``start`` to ``start + count`` again, whether taken or not: the engine
+        re-reads the triples it has sacrifice-checked rather than hold them all in memory."""
+        if start < 0 or count < 0 or start + count > self.dealt_triples:
+            raise MaterialError(f"triples {start}+{count} of {self.dealt_triples} dealt")
+        t = self.triples
+        if isinstance(t, tuple):
+            a, b, c = t
+            s = slice(start, start + count)
+            return a[s], b[s], c[s]
+        return t.read(start, count)
 
     def take_masks(self, owner: int, count: int) -> tuple[Shared, Vec | None]:
         """The next ``count`` input masks of ``owner``: shares, and clear values at the owner."""
@@ -250,118 +288,80 @@ class OrgMaterial:
             out.append((owner, check, self.masks[owner]))
         return out
 
-    # -- encoding ------------------------------------------------------------------------
+    # -- encoding (offchain.preprocessing.sealed) ------------------------------------------
 
-    def _sections(self) -> list[tuple[str, Vec]]:
-        a, b, c = self.triples
-        out = [
-            ("triples.a.x", a.x),
-            ("triples.a.m", a.m),
-            ("triples.b.x", b.x),
-            ("triples.b.m", b.m),
-            ("triples.c.x", c.x),
-            ("triples.c.m", c.m),
-        ]
+    def header(self, chunk: int = CHUNK_ITEMS) -> BatchHeader:
+        """What the sealed batch of this material says about it (:mod:`~.sealed`)."""
+        return BatchHeader(
+            self.session, self.org, self.n, self.field, self.alpha_i,
+            tuple((name, len(cols[0])) for name, cols in self.columns()), chunk,
+        )  # fmt: skip
+
+    def columns(self) -> list[tuple[str, list[Vec]]]:
+        """Every section and its columns, in the order a batch holds them
+        (:func:`~offchain.preprocessing.sealed.columns_of`). Streamed triples are read in
+        whole here: for tests and small batches."""
+        a, b, c = self.triples_at(0, self.dealt_triples)
+        out = [("triples", [a.x, a.m, b.x, b.m, c.x, c.m])]
         for owner in sorted(self.masks):
-            out += [
-                (f"masks.{owner}.x", self.masks[owner].x),
-                (f"masks.{owner}.m", self.masks[owner].m),
-            ]
-        out.append(("masks.own", self.own_masks))
+            own = [self.own_masks] if owner == self.org else []
+            out.append((f"masks.{owner}", [self.masks[owner].x, self.masks[owner].m, *own]))
         for owner in sorted(self.mask_checks):
-            out += [
-                (f"maskcheck.{owner}.x", self.mask_checks[owner].x),
-                (f"maskcheck.{owner}.m", self.mask_checks[owner].m),
-            ]
-        out.append(("maskcheck.own", self.own_mask_check))
+            own = [self.own_mask_check] if owner == self.org else []
+            check = self.mask_checks[owner]
+            out.append((f"maskcheck.{owner}", [check.x, check.m, *own]))
         for key in sorted(self.bits):
-            name = _section_name(key)
-            out += [(f"{name}.x", self.bits[key].x), (f"{name}.m", self.bits[key].m)]
+            out.append((section_name(key), [self.bits[key].x, self.bits[key].m]))
         return out
 
-    def to_bytes(self) -> bytes:
-        """The binary encoding that is sealed to the org."""
-        sections = self._sections()
-        header = json.dumps(
-            {
-                "session": self.session,
-                "org": self.org,
-                "n": self.n,
-                "modulus": hex(self.field.p),
-                "alpha_i": hex(self.alpha_i),
-                "sections": [[name, len(v)] for name, v in sections],
-            },
-            sort_keys=True,
-        ).encode()
-        body = b"".join(self.field.encode(v) for _, v in sections)
-        return MAGIC + struct.pack(">I", len(header)) + header + body
-
     @classmethod
-    def from_bytes(cls, data: bytes) -> OrgMaterial:
-        """Parse :meth:`to_bytes` output, rejecting anything malformed or unreduced."""
-        try:
-            if data[:8] != MAGIC:
-                if data[:7] == _FAMILY:
-                    raise MaterialError(
-                        f"material in format {data[:8]!r}; this version reads only {MAGIC!r} "
-                        "(deal it again)"
-                    )
-                raise MaterialError("not chainmpc material (bad magic)")
-            (hlen,) = struct.unpack(">I", data[8:12])
-            header = json.loads(data[12 : 12 + hlen])
-            fld = field_for(int(header["modulus"], 16))
-            view = memoryview(data)[12 + hlen :]
-            vecs: dict[str, Vec] = {}
-            width = fld.byte_length
-            for name, count in header["sections"]:
-                size = int(count) * width
-                if len(view) < size:
-                    raise MaterialError(f"material truncated in section {name}")
-                vecs[name] = fld.decode(view[:size])
-                view = view[size:]
-            if len(view):
-                raise MaterialError("trailing bytes after the last section")
-            alpha_i = int(header["alpha_i"], 16)
-            if not 0 <= alpha_i < fld.p:
-                raise MaterialError("MAC key share is not a field element")
+    def from_columns(
+        cls,
+        header: BatchHeader,
+        columns: Mapping[str, list[Vec]],
+        triples: tuple[Shared, Shared, Shared] | TripleSource | None = None,
+    ) -> OrgMaterial:
+        """Material from a batch's header and its sections' columns; ``triples`` (e.g. read
+        lazily from the batch) replaces the ``triples`` section if given."""
+        f, org = header.field, header.org
 
-            def sh(prefix: str) -> Shared:
-                return Shared(vecs[f"{prefix}.x"], vecs[f"{prefix}.m"])
+        def sh(name: str) -> Shared:
+            return Shared(columns[name][0], columns[name][1])
 
-            def owners(kind: str) -> list[int]:
-                names = (n.split(".") for n in vecs)
-                return sorted({int(p[1]) for p in names if p[0] == kind and p[1] != "own"})
+        def own(name: str) -> Vec:
+            return columns[name][2] if name in columns else f.zeros(0)
 
-            bits = {}
-            for name in vecs:
-                part = name.split(".")
-                if part[0] == "bits" and part[-1] == "x":
-                    kind, width, shift, size = part[1], *map(int, part[2:5])
-                    key = checked_key(kind, width, shift, size, fld.bits)
-                    bits[key] = sh(_section_name(key))
+        def owners(kind: str) -> list[int]:
+            return sorted(int(n.split(".")[1]) for n in columns if n.split(".")[0] == kind)
 
-            return cls(
-                session=int(header["session"]),
-                org=int(header["org"]),
-                n=int(header["n"]),
-                field=fld,
-                alpha_i=alpha_i,
-                triples=(sh("triples.a"), sh("triples.b"), sh("triples.c")),
-                masks={o: sh(f"masks.{o}") for o in owners("masks")},
-                own_masks=vecs["masks.own"],
-                mask_checks={o: sh(f"maskcheck.{o}") for o in owners("maskcheck")},
-                own_mask_check=vecs["maskcheck.own"],
-                bits=bits,
-            )
-        except MaterialError:
-            raise
-        except (KeyError, TypeError, ValueError, struct.error) as exc:
-            raise MaterialError(f"malformed material: {type(exc).__name__}") from None
+        bits = {}
+        for name in columns:
+            part = name.split(".")
+            if part[0] == "bits":
+                key = checked_key(part[1], *map(int, part[2:5]), f.bits)
+                bits[key] = sh(name)
+        if triples is None:
+            t = columns["triples"]
+            triples = (Shared(t[0], t[1]), Shared(t[2], t[3]), Shared(t[4], t[5]))
+        return cls(
+            session=header.session,
+            org=org,
+            n=header.n,
+            field=f,
+            alpha_i=header.alpha_i,
+            triples=triples,
+            masks={o: sh(f"masks.{o}") for o in owners("masks")},
+            own_masks=own(f"masks.{org}"),
+            mask_checks={o: sh(f"maskcheck.{o}") for o in owners("maskcheck")},
+            own_mask_check=own(f"maskcheck.{org}"),
+            bits=bits,
+        )
 
 
 def _cursor_name(key: Key) -> str:
     return f"{key.kind}/{key.width}/{key.shift}/{key.bits}"
 
 
-def _section_name(key: Key) -> str:
+def section_name(key: Key) -> str:
+    """The name of the section that holds the bits of the masks of ``key``."""
     return f"bits.{key.kind}.{key.width}.{key.shift}.{key.bits}"

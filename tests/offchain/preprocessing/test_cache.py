@@ -19,6 +19,7 @@ from offchain.preprocessing.cache import (
     seal,
 )
 from offchain.preprocessing.material import MaterialError
+from tests.helpers.batches import contents
 from tests.helpers.harness import deal
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -68,7 +69,7 @@ def test_names_that_could_escape_the_directory_are_refused(tmp_path, deployment)
 
 def test_cache_delivers_verifies_and_decrypts(delivered) -> None:
     cache, key, mat, h = delivered
-    assert cache.consume(DEP, 1, h, key).to_bytes() == mat.to_bytes()
+    assert contents(cache.consume(DEP, 1, h, key)) == contents(mat)
     assert cache.is_consumed(h)
 
 
@@ -121,7 +122,7 @@ def test_edited_file_is_rejected_and_left_for_inspection(delivered, batch) -> No
     assert path.read_bytes() == bytes(data)  # not destroyed
     assert not cache.is_consumed(h)
     path.write_bytes(batch[2])  # the right bytes back: still loadable, once
-    assert cache.consume(DEP, 1, h, key).to_bytes() == mat.to_bytes()
+    assert contents(cache.consume(DEP, 1, h, key)) == contents(mat)
 
 
 def test_batch_for_another_key_does_not_decrypt_and_stays(delivered) -> None:

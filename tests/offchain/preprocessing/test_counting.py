@@ -47,7 +47,7 @@ def test_counted_needs_are_exactly_what_a_real_run_consumes() -> None:
         out = reveal(*outputs)
         with_nothing_left = [
             e.material.remaining_triples,
-            len(e._checked[0]) - e._checked_used,  # checked triples not used by the job
+            e.checked_left,  # checked triples not used by the job
             *(len(e.material.masks[o]) - e.material._cursor(f"masks/{o}").used for o in range(3)),
             e.material.remaining(EDA32),
         ]

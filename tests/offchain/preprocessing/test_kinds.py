@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-import json
-import struct
+from dataclasses import replace
 
 import pytest
+from nacl.public import PrivateKey
 
 from chainmpc.faults import corrupt_bit
 from offchain.engine.core import Engine, ProtocolAbort
 from offchain.hazmat.field import Field
+from offchain.preprocessing.cache import seal
 from offchain.preprocessing.counting import count_needs
 from offchain.preprocessing.dealer import Dealer
 from offchain.preprocessing.kinds import Key, edabit_key, trunc_key
-from offchain.preprocessing.material import MAGIC, MaterialError, Needs, OrgMaterial
+from offchain.preprocessing.material import MaterialError, Needs
+from offchain.preprocessing.sealed import BatchWriter
 from offchain.sectypes.array import reveal, secret_input
 from offchain.sectypes.fixed import reveal_fixed, secret_fixed_input
+from tests.helpers.batches import contents, open_batch, reopen
 from tests.helpers.harness import (
     FIELDS,
     MASK_SEED,
@@ -136,42 +139,35 @@ def test_the_dealer_deals_only_the_mask_width_a_kind_needs(field) -> None:
         Needs(items={Key("squares", 1, 0, 1): 1})
 
 
-def _header(blob: bytes) -> tuple[dict, bytes]:
-    (hlen,) = struct.unpack(">I", blob[8:12])
-    return json.loads(blob[12 : 12 + hlen]), blob[12 + hlen :]
-
-
-def _with_header(header: dict, body: bytes) -> bytes:
-    raw = json.dumps(header).encode()
-    return MAGIC + struct.pack(">I", len(raw)) + raw + body
-
-
-def test_the_codec_round_trips_every_kind_and_refuses_other_versions(field) -> None:
+def test_the_codec_round_trips_every_kind_and_refuses_other_versions(field, tmp_path) -> None:
     k = keys(field)
     needs = Needs(2, (1, 1), {k["eda32"]: 2, k["eda48"]: 1, k["trunc64"]: 3})
     mat = Dealer(field, 2).deal(7, needs)[1]
-    blob = mat.to_bytes()
-    again = OrgMaterial.from_bytes(blob)
+    again = reopen(mat, tmp_path, chunk=5)  # several chunks per section
     assert (again.session, again.org) == (7, 1)  # still bound to its session and org
-    assert again.to_bytes() == blob
+    assert contents(again) == contents(mat)
     assert {key: again.count(key) for key in again.bits} == dict(needs.items)
-    for key in again.bits:
-        assert field.to_ints(again.bits[key].x) == field.to_ints(mat.bits[key].x)
 
-    with pytest.raises(MaterialError, match="CMPCMAT3.*reads only b'CMPCMAT4'"):
-        OrgMaterial.from_bytes(b"CMPCMAT3" + blob[8:])
-    with pytest.raises(MaterialError, match="bad magic"):
-        OrgMaterial.from_bytes(b"PK\x03\x04" + blob[4:])
-    with pytest.raises(MaterialError, match="truncated"):
-        OrgMaterial.from_bytes(blob[: len(blob) // 2])
+    key = PrivateKey.generate()
+    blob = seal(mat, bytes(key.public_key))
+    path = tmp_path / "batch"
+    for bad, why in [
+        (b"CMPCMAT4" + blob[8:], "CMPCMAT4.*reads only b'CMPCMAT5'"),
+        (b"PK\x03\x04" + blob[4:], "bad magic"),
+        (blob[: len(blob) // 2], "truncated"),
+    ]:
+        path.write_bytes(bad)
+        with pytest.raises(MaterialError, match=why):
+            open_batch(path, key)
 
-    header, body = _header(blob)
-    name = next(n for n, _ in header["sections"] if n.startswith("bits.edabits.48"))
-    wrong = name.replace(f".{k['eda48'].bits}.", ".41.")  # a narrower mask than the field needs
-    header["sections"] = [[wrong if n == name else n, c] for n, c in header["sections"]]
-    header["sections"] = [
-        [wrong.replace(".x", ".m") if n == name.replace(".x", ".m") else n, c]
-        for n, c in header["sections"]
-    ]
+    name = next(n for n, _ in mat.header().sections if n.startswith("bits.edabits.48"))
+    wrong = name.replace(f".{k['eda48'].bits}", ".41")  # a narrower mask than the field needs
+    header = mat.header()
+    sections = tuple((wrong if n == name else n, c) for n, c in header.sections)
+    with path.open("wb") as out:  # a service that writes such a header
+        writer = BatchWriter(out, bytes(key.public_key), replace(header, sections=sections))
+        for n, cols in mat.columns():
+            writer.write(wrong if n == name else n, cols)
+        writer.close()
     with pytest.raises(MaterialError, match="not 41"):
-        OrgMaterial.from_bytes(_with_header(header, body))
+        open_batch(path, key)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from nacl.public import PrivateKey
 
 from offchain.hazmat.field import (
     BN254_SCALAR,
@@ -13,9 +14,11 @@ from offchain.hazmat.field import (
     check_modulus,
     field_for,
 )
+from offchain.preprocessing.cache import seal
 from offchain.preprocessing.dealer import Dealer
 from offchain.preprocessing.kinds import edabit_key, trunc_key
-from offchain.preprocessing.material import MaterialError, Needs, OrgMaterial
+from offchain.preprocessing.material import MaterialError, Needs
+from tests.helpers.batches import contents, open_batch, reopen
 from tests.helpers.harness import BN254, deal
 
 
@@ -105,10 +108,10 @@ def test_truncation_masks_agree_with_their_low_part(field) -> None:
     assert needs.bit_checks == 4 * 104 and needs.checked_triples == 416
 
 
-def test_material_round_trips_and_hides_secrets_in_repr(field) -> None:
+def test_material_round_trips_and_hides_secrets_in_repr(field, tmp_path) -> None:
     mat = deal(2, 1, field=field, edabits=2)[0]
-    again = OrgMaterial.from_bytes(mat.to_bytes())
-    assert again.to_bytes() == mat.to_bytes()
+    again = reopen(mat, tmp_path)
+    assert contents(again) == contents(mat)
     assert sorted(again.mask_checks) == [0, 1] and len(again.own_mask_check) == 1
     assert field.to_ints(again.own_mask_check) == field.to_ints(mat.own_mask_check)
     assert hex(mat.alpha_i) not in repr(mat) and str(mat.alpha_i) not in repr(mat)
@@ -119,18 +122,21 @@ def test_material_round_trips_and_hides_secrets_in_repr(field) -> None:
     [lambda b: b[:-5], lambda b: b"X" + b[1:], lambda b: b + b"\0" * 32],
     ids=["truncated", "bad-magic", "trailing"],
 )
-def test_malformed_material_is_rejected(mutate) -> None:
-    with pytest.raises(MaterialError):
-        OrgMaterial.from_bytes(mutate(deal(2, 1)[0].to_bytes()))
+def test_malformed_material_is_rejected(mutate, tmp_path) -> None:
+    key = PrivateKey.generate()
+    path = tmp_path / "batch"
+    path.write_bytes(mutate(seal(deal(2, 1)[0], bytes(key.public_key))))
+    with pytest.raises(MaterialError, match="truncated|bad magic|trailing"):
+        open_batch(path, key)
 
 
-def test_check_masks_are_dealt_per_owner_and_never_handed_out(field) -> None:
+def test_check_masks_are_dealt_per_owner_and_never_handed_out(field, tmp_path) -> None:
     needs = Needs(masks=(2, 0, 1))
     assert needs.dealt_masks == (3, 0, 2)
     mats = Dealer(field, 3).deal(1, needs)
     assert [sorted(m.mask_checks) for m in mats] == [[0, 2]] * 3
     assert [len(m.own_mask_check) for m in mats] == [1, 0, 1]
-    again = [OrgMaterial.from_bytes(m.to_bytes()) for m in mats]
+    again = [reopen(m, tmp_path) for m in mats]
     assert [len(m.own_mask_check) for m in again] == [1, 0, 1]
     mat = mats[0]
     mat.take_masks(0, 2)  # the job's two masks, and not the check mask <s>
