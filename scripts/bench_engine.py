@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from mpyc_bench import _kill_all, run_mpyc  # noqa: E402
 
 from offchain.hazmat.field import Mersenne127  # noqa: E402
-from offchain.preprocessing.cache import OrgCache, batch_hash, seal  # noqa: E402
+from offchain.preprocessing.cache import OrgCache, batch_hash, deployment_id, seal  # noqa: E402
 from offchain.preprocessing.dealer import Dealer  # noqa: E402
 from offchain.preprocessing.kinds import edabit_key  # noqa: E402
 from offchain.preprocessing.material import Needs  # noqa: E402
@@ -43,6 +43,8 @@ from offchain.protocols.compare import triples_for  # noqa: E402
 from offchain.transport.mesh import free_ports  # noqa: E402
 
 PARTIES = 3
+#: The batches' deployment name (no chain here: any well-formed one will do).
+DEPLOYMENT = deployment_id(0, "0x" + "00" * 20)
 
 
 def run_chainmpc(mul_n: int, lt_n: int, reps: int, seed: int = 1, timeout: float = 1200) -> dict:
@@ -58,13 +60,14 @@ def run_chainmpc(mul_n: int, lt_n: int, reps: int, seed: int = 1, timeout: float
         hashes = []
         for i, (mat, key) in enumerate(zip(materials, keys, strict=True)):
             sealed = seal(mat, bytes(key.public_key))
-            OrgCache(work / f"org{i}").deliver(1, sealed)
+            OrgCache(work / f"org{i}").deliver(DEPLOYMENT, 1, sealed)
             hashes.append(batch_hash(sealed))
         deal_seconds = time.perf_counter() - start
         del materials
         (work / "setup.json").write_text(
             json.dumps(
                 {
+                    "deployment": DEPLOYMENT,
                     "secret_keys": [bytes(k).hex() for k in keys],
                     "public_keys": [bytes(k.public_key).hex() for k in keys],
                     "batch_hashes": [h.hex() for h in hashes],

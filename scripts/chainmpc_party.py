@@ -56,7 +56,7 @@ def main() -> None:
     i = args.index
     key = PrivateKey(bytes.fromhex(setup["secret_keys"][i]))
     material = OrgCache(args.workdir / f"org{i}").consume(
-        1, bytes.fromhex(setup["batch_hashes"][i]), key
+        setup["deployment"], 1, bytes.fromhex(setup["batch_hashes"][i]), key
     )
     m127.warmup()
     publics = [bytes.fromhex(k) for k in setup["public_keys"]]
