@@ -130,9 +130,9 @@ class ConsortiumClient:
         """Register a preprocessing service's address (an address holds one role only)."""
         admin.transact(self.contract.functions.registerService(service, name), self.abi)
 
-    def is_service(self, address: str) -> bool:
-        """Whether ``address`` is a registered preprocessing service."""
-        return call(self.contract.functions.isService(address), self.abi)
+    def is_service(self, address: str, block: int | None = None) -> bool:
+        """Whether ``address`` is a registered preprocessing service (at ``block``: then)."""
+        return call(self.contract.functions.isService(address), self.abi, block)
 
     def allow_modulus(self, admin: Sender, modulus: int) -> None:
         """Add ``modulus`` to the allow-list (odd, at least 2**64; reverts
@@ -151,13 +151,13 @@ class ConsortiumClient:
         """The registered session manager's address."""
         return call(self.contract.functions.sessionManager(), self.abi)
 
-    def admin(self) -> str:
-        """The consortium admin's address."""
-        return call(self.contract.functions.admin(), self.abi)
+    def admin(self, block: int | None = None) -> str:
+        """The consortium admin's address (at ``block``: then)."""
+        return call(self.contract.functions.admin(), self.abi, block)
 
-    def is_org(self, address: str) -> bool:
-        """Whether ``address`` is a registered org."""
-        return call(self.contract.functions.isOrg(address), self.abi)
+    def is_org(self, address: str, block: int | None = None) -> bool:
+        """Whether ``address`` is a registered org (at ``block``: then)."""
+        return call(self.contract.functions.isOrg(address), self.abi, block)
 
     def orgs(self) -> dict[str, str]:
         """Every registered org: name -> address."""
@@ -165,9 +165,9 @@ class ConsortiumClient:
         addresses = [call(fn.orgAt(i), self.abi) for i in range(call(fn.orgCount(), self.abi))]
         return {self.org_info(a)[0]: a for a in addresses}
 
-    def org_info(self, address: str) -> tuple[str, bytes, str]:
-        """``(name, encryption key, endpoint)`` of a registered org."""
-        return tuple(call(self.contract.functions.orgInfo(address), self.abi))  # type: ignore[return-value]
+    def org_info(self, address: str, block: int | None = None) -> tuple[str, bytes, str]:
+        """``(name, encryption key, endpoint)`` of a registered org (at ``block``: then)."""
+        return tuple(call(self.contract.functions.orgInfo(address), self.abi, block))  # type: ignore[return-value]
 
 
 class SessionClient:

@@ -172,12 +172,13 @@ def _revert_types() -> tuple[type[BaseException], ...]:
 _REVERTS = _revert_types()
 
 
-def call(fn: ContractFunction, abi: list[dict[str, Any]]) -> Any:
+def call(fn: ContractFunction, abi: list[dict[str, Any]], block: int | None = None) -> Any:
     """``fn.call()``; a revert raises :class:`TransactionError` naming the function and the
     decoded error (``getSession reverted: UnknownSession(2)``) instead of a raw selector; a
-    node that does not answer, :class:`NodeUnavailable` naming the function read."""
+    node that does not answer, :class:`NodeUnavailable` naming the function read. ``block``
+    reads the state as it was then (the auditor's "roles at the time")."""
     try:
-        return fn.call()
+        return fn.call() if block is None else fn.call(block_identifier=block)
     except _REVERTS as exc:
         raise TransactionError(f"{fn.fn_name} reverted: {revert_reason(exc, abi)}") from None
     except NodeUnavailable as exc:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from mutation_base import AUDIT, SOUND, Mutation
 
+RECEIPTS = "tests/chainmpc/cli/test_audit_receipts.py::"
+
 AUDIT_MUTATIONS: list[Mutation] = [
     # -- the auditor -----------------------------------------------------------------------
     Mutation(
@@ -82,5 +84,69 @@ AUDIT_MUTATIONS: list[Mutation] = [
         "a claim by {a['by']} ({claim.name}), not proof against anyone",
         "proven against {a['by']} ({claim.name})",
         AUDIT,
+    ),
+    # -- audit --all, receipts, verify-receipt ----------------------------------------------
+    Mutation(
+        "audit: logs read from block 0, not the deployment block",
+        "onchain/audit/record.py",
+        '"fromBlock": from_block,',
+        '"fromBlock": 0,',
+        (RECEIPTS + "test_the_audit_reads_logs_from_the_deployment_block",),
+    ),
+    Mutation(
+        "audit --all: a finalised session with a failing check is PASS",
+        "onchain/audit/summary.py",
+        'if report.state == "FINALISED":\n        if not failures:',
+        'if report.state == "FINALISED":\n        if True:',
+        (*AUDIT, RECEIPTS + "test_audit_all_lists_every_session_with_its_cost_and_verdict"),
+    ),
+    Mutation(
+        "audit --all: blame the evidence does not support is only ABORTED",
+        "onchain/audit/summary.py",
+        'if "NOT supported" in aborted.detail:',
+        "if False:",
+        AUDIT,
+    ),
+    Mutation(
+        "audit --all: a live session with a forged record is LIVE",
+        "onchain/audit/summary.py",
+        "    if wrong:\n",
+        "    if False:\n",
+        AUDIT,
+    ),
+    Mutation(
+        "audit: gas counts a transaction once per event",
+        "onchain/audit/summary.py",
+        'hashes = list(dict.fromkeys(bytes(e["transactionHash"]) for e in record.all()))',
+        'hashes = [bytes(e["transactionHash"]) for e in record.all()]',
+        (RECEIPTS + "test_audit_all_lists_every_session_with_its_cost_and_verdict",),
+    ),
+    Mutation(
+        "receipt: the job file's match taken on trust",
+        "onchain/audit/receipt.py",
+        '"matches": job.hash == info.job_hash,',
+        '"matches": True,',
+        (RECEIPTS + "test_a_tampered_receipt_fails_naming_each_field",),
+    ),
+    Mutation(
+        "verify-receipt: a value of another type (True for 1) matches",
+        "onchain/audit/receipt.py",
+        "if receipt != chain or type(receipt) is not type(chain):",
+        "if receipt != chain:",
+        AUDIT,
+    ),
+    Mutation(
+        "verify-receipt: a field added to the receipt is not named",
+        "onchain/audit/receipt.py",
+        "for key in list(chain) + [k for k in receipt if k not in chain]:",
+        "for key in list(chain):",
+        AUDIT,
+    ),
+    Mutation(
+        "verify-receipt: exits 0 whatever differs",
+        "chainmpc/cli/audit.py",
+        "sys.exit(0 if not diffs else 1)",
+        "sys.exit(0)",
+        (RECEIPTS + "test_a_tampered_receipt_fails_naming_each_field",),
     ),
 ]

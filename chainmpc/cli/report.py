@@ -3,11 +3,17 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
+
+from rich.markup import escape
+from rich.table import Table
 
 from chainmpc.cli.common import console
 from chainmpc.jobs.base import Job
 from onchain.audit import AuditReport
+from onchain.audit.summary import SessionSummary
 from onchain.commitments import job_hash
 
 
@@ -34,3 +40,38 @@ def result_document(
         "chain_id": chain_id,
         "result": job.result(opened),
     }
+
+
+def print_sessions(rows: list[SessionSummary], note: str) -> None:
+    """``audit --all``: one row per session (state, orgs, transactions, gas, verdict)."""
+    table = Table(title="sessions", title_justify="left")
+    for name, justify in (("session", "right"), ("state", "left"), ("orgs", "right"),
+                          ("txs", "right"), ("gas", "right"), ("verdict", "left"),
+                          ("reason", "left")):  # fmt: skip
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    colour = {"PASS": "green", "FAIL": "red", "ABORTED": "yellow", "LIVE": "cyan"}
+    for r in rows:
+        table.add_row(
+            str(r.session), r.state, str(r.participants), str(len(r.transactions)),
+            f"{r.gas:,}", f"[{colour[r.verdict]}]{r.verdict}[/]", escape(r.reason),
+        )  # fmt: skip
+    console.print(table)
+    console.print(escape(note))
+
+
+def print_differences(path: Path, session: Any, diffs: list[tuple[str, Any, Any]]) -> None:
+    """``verify-receipt``: the verdict, then each field that differs with both values."""
+    if not diffs:
+        console.print(f"receipt {escape(str(path))} of session {session}: [bold green]matches "
+                      "the chain[/] (every field re-derived)")  # fmt: skip
+        return
+    console.print(f"receipt {escape(str(path))} of session {session}: [bold red]DIFFERS from "
+                  f"the chain[/] in {len(diffs)} field(s)")  # fmt: skip
+    for name, mine, theirs in diffs:
+        console.print(f"  [red]{escape(name)}[/]: receipt {escape(_short(mine))}, "
+                      f"chain {escape(_short(theirs))}")  # fmt: skip
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value) if not hasattr(value, "__dict__") else repr(value)
+    return text if len(text) <= 120 else text[:117] + "..."

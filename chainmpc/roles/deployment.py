@@ -76,6 +76,9 @@ class DeploymentRecord:
     block: int  # the deployment's first block: where the session events start
     service_endpoint: str  # where orgs fetch their sealed batches (host:port)
     rpc: str | None = None  # a node the deployer used; each org may use its own
+    #: False for a file written before the block was recorded: ``block`` is then 0 (every
+    #: log query still finds everything, from genesis; the audit says so).
+    block_recorded: bool = True
 
     @property
     def id(self) -> str:
@@ -84,7 +87,9 @@ class DeploymentRecord:
 
     def write(self, path: Path) -> None:
         """Write ``deployment.json`` (public: addresses and endpoints only)."""
-        path.write_text(json.dumps({"format": DEPLOYMENT_FORMAT, **asdict(self)}, indent=2) + "\n")
+        doc = {"format": DEPLOYMENT_FORMAT, **asdict(self)}
+        del doc["block_recorded"]  # a property of how the file was read, not of the deployment
+        path.write_text(json.dumps(doc, indent=2) + "\n")
 
     @staticmethod
     def load(path: Path) -> DeploymentRecord:
@@ -95,7 +100,7 @@ class DeploymentRecord:
             raise InputError(f"{path}: not a deployment file ({exc})") from None
         if not isinstance(doc, dict) or doc.get("format") != DEPLOYMENT_FORMAT:
             raise InputError(f"{path}: format: expected {DEPLOYMENT_FORMAT!r}")
-        fields = {"chain_id": int, "consortium": str, "manager": str, "block": int,
+        fields = {"chain_id": int, "consortium": str, "manager": str,
                   "service_endpoint": str}  # fmt: skip
         for name, kind in fields.items():
             if not isinstance(doc.get(name), kind):
@@ -103,7 +108,12 @@ class DeploymentRecord:
         for name in ("consortium", "manager"):
             _address(doc[name], f"{path}: {name}")
         _endpoint(doc["service_endpoint"], f"{path}: service_endpoint")
-        return DeploymentRecord(**{k: doc[k] for k in fields}, rpc=doc.get("rpc"))
+        # Files from before the block was recorded stay readable: no block means 0.
+        block = doc.get("block", 0)
+        if isinstance(block, bool) or not isinstance(block, int) or block < 0:
+            raise InputError(f"{path}: block: not a block number ({block!r})")
+        return DeploymentRecord(**{k: doc[k] for k in fields}, block=block, rpc=doc.get("rpc"),
+                                block_recorded="block" in doc)  # fmt: skip
 
 
 def load_consortium(path: Path) -> ConsortiumPlan:

@@ -44,10 +44,13 @@ def _signed(v: int, p: int) -> int:
 class Auditor:
     """Reads a session's events and checks them."""
 
-    def __init__(self, w3: Web3, consortium: str) -> None:
+    def __init__(self, w3: Web3, consortium: str, from_block: int = 0) -> None:
         self.w3 = w3
         self.consortium = ConsortiumClient(w3, consortium)
         self.sessions = SessionClient(w3, self.consortium.session_manager())
+        # Logs are read from the deployment's block: the contracts do not record it, so the
+        # deployment file does (or --from-block); 0 is always correct, only slower.
+        self.from_block = from_block
 
     def audit(
         self,
@@ -55,13 +58,17 @@ class Auditor:
         job_hash: bytes | None = None,
         material_counts: list[int] | None = None,
         output_length: int | None = None,
+        record: SessionRecord | None = None,
     ) -> AuditReport:
         """Verify ``session``; the report's ``passed`` is True only if everything holds.
 
         ``job_hash``, ``material_counts`` and ``output_length`` come from the auditor's own
         copy of the job (``chainmpc audit --job FILE``); without them those checks are not
-        made, and the report's ``unchecked`` says so."""
-        self.record = SessionRecord.fetch(self.w3, self.sessions, session)
+        made, and the report's ``unchecked`` says so. ``record`` is the session's events if
+        already fetched (``audit --all`` reads every session's in one request)."""
+        self.record = record or SessionRecord.fetch(
+            self.w3, self.sessions, session, self.from_block
+        )
         ev = self.record
         info = self.sessions.session(session)
         report = AuditReport(session, info.state.name, None)

@@ -4,6 +4,7 @@ of real sessions are in test_demo.py and test_soundness.py."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,8 +12,10 @@ import pytest
 
 from onchain.audit import Auditor
 from onchain.audit.params import MAX_SESSION_SECONDS, check_parameters
+from onchain.audit.receipt import differences
 from onchain.audit.record import SessionRecord
-from onchain.audit.report import Check
+from onchain.audit.report import AuditReport, Check
+from onchain.audit.summary import verdict
 from onchain.clients import AbortClaim, AbortReason
 from onchain.commitments import session_params_hash, sigma_commitment
 
@@ -135,3 +138,36 @@ def test_a_participant_abort_is_reported_as_a_claim() -> None:
             "checkpoint": 0, "claim": AbortClaim.SACRIFICE_FAILED}  # fmt: skip
     text = auditor_over({})._explain_abort(SESSION, event(args, 9))
     assert f"a claim by {ORGS[0]} (SACRIFICE_FAILED), not proof against anyone" in text
+
+
+def report_of(state: str, *failing: str, abort: str | None = None) -> AuditReport:
+    report = AuditReport(SESSION, state, None, [Check("parameters recorded", True, "ok")])
+    report.checks += [Check(name, False, "failed") for name in failing]
+    if abort is not None:
+        report.checks.append(Check("session not aborted", False, abort))
+    return report
+
+
+@pytest.mark.parametrize(
+    "report, word",
+    [
+        (report_of("FINALISED"), "PASS"),
+        (report_of("FINALISED", "checkpoint 2: MAC check sums to 0"), "FAIL"),
+        (report_of("ABORTED", "inputs committed", abort="aborted: DIGEST_MISMATCH"), "ABORTED"),
+        # The contract named a culprit its own evidence does not support: the record is wrong.
+        (report_of("ABORTED", abort="aborted: culprit 0x1 NOT supported by the evidence"), "FAIL"),
+        (report_of("COMPUTING", "inputs committed", "session finalised"), "LIVE"),
+        (report_of("COMPUTING", "session finalised", "checkpoint 0: digests agree"), "FAIL"),
+    ],
+)
+def test_the_verdict_of_each_kind_of_session(report: AuditReport, word: str) -> None:
+    assert verdict(report)[0] == word
+
+
+def test_receipt_differences_name_every_field() -> None:
+    chain = {"gas": {"total": 10, "by": {"a": 1}}, "ok": True, "list": [1, 2], "none": None}
+    assert differences(json.loads(json.dumps(chain)), chain) == []
+    edited = {"gas": {"total": 11, "by": {"a": 1}, "extra": 0}, "ok": 1, "list": [1, 2, 3]}
+    names = [d[0] for d in differences(edited, chain)]
+    # A bool edited to an equal int is a difference; a key added or dropped is named.
+    assert names == ["gas.total", "gas.extra", "ok", "list", "none"]
