@@ -12,6 +12,8 @@ from pathlib import Path
 
 from chainmpc.exceptions import InputError
 from chainmpc.jobs.base import Job, JobSpec
+from chainmpc.jobs.kmeans import KMeansJob
+from chainmpc.jobs.linear_svm import LinearSvmJob
 from chainmpc.jobs.naive_bayes import NaiveBayesJob
 from chainmpc.jobs.spec import load_spec
 from chainmpc.jobs.stats import StatsJob
@@ -21,6 +23,8 @@ KINDS: dict[str, type] = {
     "sum-product": SumProductJob,
     "stats": StatsJob,
     "naive-bayes": NaiveBayesJob,
+    "kmeans": KMeansJob,
+    "linear-svm": LinearSvmJob,
 }
 
 
