@@ -37,6 +37,16 @@ OFFCHAIN: list[Mutation] = [
         "sectypes.secret_input_unchecked(engine, values, o, len(widths), 127)",
         ("tests/offchain/mining/test_naive_bayes.py",),
     ),
+    Mutation(
+        "kmeans and linear-svm: local aggregates input without a range proof",
+        "offchain/mining/aggregates.py",
+        "sectypes.secret_input_widths(engine, values, owner, widths)",
+        "sectypes.secret_input_unchecked(engine, values, owner, len(widths), 127)",
+        (
+            "tests/offchain/mining/test_kmeans.py::test_a_negative_or_oversized_count_is_refused_by_every_org",
+            "tests/offchain/mining/test_linear_svm.py::test_an_out_of_range_count_is_refused_by_every_org",
+        ),
+    ),
     # -- cache and outbox (offchain/preprocessing/cache.py) -------------------------------
     Mutation(
         "cache: batch hash not checked",
