@@ -5,6 +5,8 @@ percentage points of the rows; bad parameters are refused naming the key."""
 
 from __future__ import annotations
 
+import csv
+import json
 import time
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from chainmpc.exceptions import InputError
 from chainmpc.jobs.models import decoded_rows, predict
 from chainmpc.jobs.registry import load_job
 from offchain.mining.kmeans import decode_outputs
+from tests.chainmpc.cli.test_run import chainmpc
 from tests.helpers.datasets import numeric_job, numeric_rows
 from tests.helpers.jobrun import run_job
 
@@ -103,3 +106,30 @@ def test_bad_parameters_are_refused_naming_the_key(
 ) -> None:
     with pytest.raises(InputError, match=message):
         load_job(numeric_job(tmp_path, "iris", "kmeans", params))
+
+
+def test_predict_cli_assigns_rows_to_the_nearest_centroid(tmp_path: Path) -> None:
+    header, rows, _ = numeric_rows("iris")
+    init = [rows[i][:-1] for i in SEEDS["iris"]]
+    job = load_job(numeric_job(tmp_path, "iris", "kmeans", {"k": 3, "iterations": 2,
+                                                            "init": init}))  # fmt: skip
+    opened, _, _ = run_job(job)
+    result = tmp_path / "result.json"
+    result.write_text(json.dumps({"kind": "kmeans", "result": job.result(opened[0])}))
+    data = tmp_path / "rows.csv"  # the class column is allowed, not needed
+    with data.open("w", newline="") as f:
+        csv.writer(f).writerows([header, *rows])
+    out = tmp_path / "pred.csv"
+    proc = chainmpc("predict", "--model", str(result), "--data", str(data), "--out", str(out))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    predicted = [r[0] for r in csv.reader(out.open())]
+    assert predicted[0] == "cluster"
+    model = job.result(opened[0])["model"]
+    assert [int(p) for p in predicted[1:]] == [
+        int(np.argmin(((np.array(model["centroids"]) - np.array(r[:-1])) ** 2).sum(1)))
+        for r in rows
+    ]
+    query = tmp_path / "query.csv"  # only the features
+    query.write_text(",".join(header[:-1]) + "\n5.0,3.4,1.5,0.2\n6.9,3.1,5.8,2.1\n")
+    proc = chainmpc("predict", "--model", str(result), "--data", str(query))
+    assert proc.returncode == 0 and proc.stdout.split() == ["0", "2"], proc.stdout + proc.stderr

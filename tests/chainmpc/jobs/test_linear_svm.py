@@ -5,6 +5,8 @@ plaintext reference exactly (the same updates on the same grid), and its accurac
 
 from __future__ import annotations
 
+import csv
+import json
 import time
 from pathlib import Path
 
@@ -14,6 +16,7 @@ import pytest
 from chainmpc.exceptions import InputError
 from chainmpc.jobs.models import predict
 from chainmpc.jobs.registry import load_job
+from tests.chainmpc.cli.test_run import chainmpc
 from tests.helpers.datasets import numeric_rows, write_job
 from tests.helpers.jobrun import run_job
 
@@ -100,3 +103,22 @@ def test_bad_parameters_are_refused_naming_the_key(
 ) -> None:
     with pytest.raises(InputError, match=message):
         load_job(svm_job(tmp_path, "iris", keep, params))
+
+
+def test_predict_cli_classifies_by_the_sign_of_w_x_plus_b(tmp_path: Path) -> None:
+    job = load_job(svm_job(tmp_path, "iris", TWO, {"target": "class", **PARAMS}))
+    opened, _, _ = run_job(job)
+    result = tmp_path / "result.json"
+    result.write_text(json.dumps({"kind": "linear-svm", "result": job.result(opened[0])}))
+    header, rows, classes = standardised("iris", TWO)
+    data = tmp_path / "rows.csv"
+    with data.open("w", newline="") as f:
+        csv.writer(f).writerows([header, *rows])
+    proc = chainmpc("predict", "--model", str(result), "--data", str(data))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    model = job.result(opened[0])["model"]
+    w = np.array([model["weights"][h] for h in header[:-1]])
+    scores = np.array([r[:-1] for r in rows], dtype=float) @ w + model["bias"]
+    labels = [classes[1] if s > 0 else classes[0] for s in scores]
+    right = sum(p == r[-1] for p, r in zip(labels, rows, strict=True))
+    assert f"accuracy {right / len(rows):.4f} ({right} of {len(rows)} rows)" in proc.stdout
