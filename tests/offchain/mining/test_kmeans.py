@@ -5,15 +5,18 @@ push the total out of the division's range): bounded input refuses it at every o
 from __future__ import annotations
 
 import random
+from fractions import Fraction
 
 import pytest
 
 from offchain.engine.core import Engine, ProtocolAbort
 from offchain.hazmat.field import Field, Vec
 from offchain.mining.kmeans import (
+    HI,
     ROW_F,
     F,
     KMeansLayout,
+    _centroids,
     cluster_sums,
     decode_outputs,
     plain_kmeans,
@@ -22,7 +25,7 @@ from offchain.mining.kmeans import (
 from offchain.mining.stats import input_width
 from offchain.preprocessing.counting import count_needs
 from offchain.preprocessing.dealer import Dealer
-from offchain.sectypes.array import reveal
+from offchain.sectypes.array import SecretArray, reveal
 from tests.helpers.harness import M127, MASK_SEED, chain_checkpoint, run_parties
 
 TEN = 10 << ROW_F
@@ -116,3 +119,42 @@ def test_an_org_with_too_many_rows_or_an_own_aggregate_out_of_range_is_refused()
     layout = KMeansLayout(1, 1, ((0, 1), (0, 1)), 3, ((0, 0),))
     with pytest.raises(ValueError, match="local aggregate 1 is outside its declared range"):
         count_needs(lambda e: secure_kmeans(e, layout, outside, 3), 3, M127)
+
+
+def test_the_division_is_within_its_bound_over_the_whole_count_range() -> None:
+    # counts from 0 (keeps the previous centroid) to the largest total (2^19 - 1), means of
+    # both signs and sizes; error bound of _centroids: 4 + 7 |mean| ulp of 2^-F
+    counts = [0, 1, 2, 3, 1000, 65537, (1 << HI) - 1]
+    means = [5.0, -7.25, 1234.5, 0.001, -3.3, 1e4, 2.5]
+    layout = KMeansLayout(len(counts), 2, ((-(1 << 30), 1 << 30),), 3, None)
+    sums = [round(m * n * (1 << ROW_F)) for m, n in zip(means, counts, strict=True)]
+    prev = [[123 << F] for _ in counts]
+
+    def job(e: Engine) -> list:
+        fld = e.field
+        n = SecretArray(e, e.arith.constant(fld.from_ints(counts)), HI + 2)
+        s = SecretArray(e, e.arith.constant(fld.from_ints(sums)), 64)
+        return _centroids(e, layout, n, s, prev)
+
+    needs = count_needs(job, 3, M127)
+
+    def org(e: Engine) -> list:
+        prepared(e, needs)
+        return job(e)
+
+    results = run_parties(Dealer(M127, 3).deal(1, needs), org)
+    got = results[0]
+    assert results == [got] * 3
+    for (c,), n, total in zip(got, counts, sums, strict=True):
+        if n == 0:
+            assert c == 123 << F
+            continue
+        exact = Fraction(total, n << ROW_F) * (1 << F)
+        assert abs(c - exact) <= 4 + 7 * abs(exact) / (1 << F), (n, c, float(exact))
+
+
+def prepared(e: Engine, needs) -> None:  # type: ignore[no-untyped-def]
+    assert e.sacrifice(needs.checked_triples, 7) == 0
+    assert e.check_bits() == 0
+    assert e.check_masks(MASK_SEED)
+    e.check_between_peers()
