@@ -47,6 +47,15 @@ OFFCHAIN: list[Mutation] = [
             "tests/offchain/mining/test_linear_svm.py::test_an_out_of_range_count_is_refused_by_every_org",
         ),
     ),
+    Mutation(
+        "linear-svm: the model output as a trivially shared constant (vacuous MAC check)",
+        "offchain/mining/linear_svm.py",
+        "return SecretArray(engine, zero.shared[index], zero.bits) + values",
+        "return SecretArray(engine, zero.shared[index], zero.bits).constant(values)",
+        (
+            "tests/offchain/mining/test_linear_svm.py::test_the_outputs_are_shared_so_the_output_mac_check_is_not_vacuous",
+        ),
+    ),
     # -- cache and outbox (offchain/preprocessing/cache.py) -------------------------------
     Mutation(
         "cache: batch hash not checked",

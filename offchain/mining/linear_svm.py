@@ -14,7 +14,8 @@ nearest from the exact rational (:func:`update`), so the MPC's model *is* the pl
 reveals (given ``w``, ``η``, ``λ`` and ``n``) up to the grid's rounding.
 
 The session's outputs are the final ``b``, ``w`` (raw on the 2^-F grid) and ``n``: public values
-every org derived from MAC-checked openings, output as constants so the contract records them.
+every org derived from MAC-checked openings, output (:func:`_output`) so the contract records
+them.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+
+import numpy as np
 
 from offchain.engine.core import Engine
 from offchain.mining.aggregates import bounded_input
@@ -111,7 +114,7 @@ def secure_linear_svm(
     orgs: int,
 ) -> list[SecretArray]:
     """Train on every org's rows (``rows`` and ``labels`` at this org, ``None`` in a dry run);
-    return ``[b, w..., n]`` as public constants, not yet opened.
+    return ``[b, w..., n]`` (public values, shared as :func:`_output` says), not yet opened.
 
     Per epoch: one bounded input per org of ``d + 1`` aggregates (``d + 2`` in the first),
     a MAC check between the peers and a MAC-checked opening of the totals. No comparison, no
@@ -121,6 +124,7 @@ def secure_linear_svm(
         raise ValueError(f"{len(rows)} rows; an org may hold at most {MAX_ROWS}")
     model: Model = (0, [0] * layout.d)
     n = 0
+    last: tuple[SecretArray, list[int]] | None = None
     for epoch in range(layout.epochs):
         first = epoch == 0
         local = None
@@ -132,9 +136,26 @@ def secure_linear_svm(
             for o in range(orgs)
         ]
         engine.check_between_peers()  # everything opened so far is checked before a reveal
-        (totals,) = reveal(sum(parts[1:], parts[0]), label="svm-gradient")
+        secret = sum(parts[1:], parts[0])
+        (totals,) = reveal(secret, label="svm-gradient")
+        last = (secret, totals)
         if first:
             n, totals = totals[0], totals[1:]
         model = update(layout, model, totals, n)
-    out = SecretArray(engine, engine.arith.constant(engine.field.zeros(layout.output_length)))
-    return [out.constant([model[0], *model[1], n])]
+    return [_output(engine, [model[0], *model[1], n], last)]
+
+
+def _output(
+    engine: Engine, values: list[int], last: tuple[SecretArray, list[int]] | None
+) -> SecretArray:
+    """The public ``values`` as a sharing fit for the output's MAC check: ``values`` plus the
+    last epoch's totals minus their opened values (a sharing of zero). A constant's trivial
+    sharing would make every org's MAC-check share 0, which the auditor rightly refuses
+    (honest shares are never all zero); this one opens to ``values`` exactly and reveals no
+    share not already opened with those totals."""
+    if last is None:
+        raise ValueError("epochs must be at least 1")
+    secret, opened = last
+    zero = secret - opened
+    index = np.arange(len(values)) % len(zero)
+    return SecretArray(engine, zero.shared[index], zero.bits) + values

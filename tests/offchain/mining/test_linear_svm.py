@@ -22,7 +22,7 @@ from offchain.mining.stats import MAX_ROWS, input_width
 from offchain.preprocessing.counting import count_needs
 from offchain.preprocessing.dealer import Dealer
 from offchain.sectypes.array import reveal
-from tests.helpers.harness import M127, MASK_SEED, chain_checkpoint, run_parties
+from tests.helpers.harness import M127, MASK_SEED, chain_checkpoint, run_parties, sigma_sum
 
 LAYOUT = SvmLayout(((-4 << ROW_F, 4 << ROW_F),) * 2, 8, Fraction(0.5), Fraction(0.01))
 
@@ -111,3 +111,27 @@ def test_an_own_gradient_part_out_of_range_is_refused_at_the_owner() -> None:
     layout = SvmLayout(((0, 0), (0, 0)), 1, Fraction(1), Fraction(0))
     with pytest.raises(ValueError, match="local aggregate 2 is outside its declared range"):
         count_needs(lambda e: secure_linear_svm(e, layout, rows, labels, 2), 2, M127)
+
+
+def test_the_outputs_are_shared_so_the_output_mac_check_is_not_vacuous() -> None:
+    # the auditor refuses a checkpoint whose sigma shares are all 0, as a trivially shared
+    # (constant) output would give: the model must open through a real sharing
+    needs = count_needs(lambda e: secure_linear_svm(e, LAYOUT, None, None, 3), 3, M127)
+
+    def job(e: Engine):  # type: ignore[no-untyped-def]
+        assert e.sacrifice(needs.checked_triples, 7) == 0
+        assert e.check_bits() == 0
+        assert e.check_masks(MASK_SEED)
+        e.check_between_peers()
+        (out,) = secure_linear_svm(e, LAYOUT, *PARTS[e.index], 3)
+        chain_checkpoint(e)
+        (opened,) = e.open(out.shared, label="output")
+        return e.field.to_ints(opened), chain_checkpoint(e)
+
+    results = run_parties(Dealer(M127, 3).deal(1, needs), job)
+    rows = [r for p in PARTS for r in p[0]]
+    labels = [y for p in PARTS for y in p[1]]
+    expected = [v % M127.p for v in plain_linear_svm(LAYOUT, rows, labels)]
+    assert [o for o, _ in results] == [expected] * 3
+    shares = [cp for _, cp in results]
+    assert sigma_sum(shares, M127) == 0 and any(s.sigma for s in shares)
