@@ -37,6 +37,25 @@ OFFCHAIN: list[Mutation] = [
         "sectypes.secret_input_unchecked(engine, values, o, len(widths), 127)",
         ("tests/offchain/mining/test_naive_bayes.py",),
     ),
+    Mutation(
+        "kmeans and linear-svm: local aggregates input without a range proof",
+        "offchain/mining/aggregates.py",
+        "sectypes.secret_input_widths(engine, values, owner, widths)",
+        "sectypes.secret_input_unchecked(engine, values, owner, len(widths), 127)",
+        (
+            "tests/offchain/mining/test_kmeans.py::test_a_negative_or_oversized_count_is_refused_by_every_org",
+            "tests/offchain/mining/test_linear_svm.py::test_an_out_of_range_count_is_refused_by_every_org",
+        ),
+    ),
+    Mutation(
+        "linear-svm: the model output as a trivially shared constant (vacuous MAC check)",
+        "offchain/mining/linear_svm.py",
+        "return SecretArray(engine, zero.shared[index], zero.bits) + values",
+        "return SecretArray(engine, zero.shared[index], zero.bits).constant(values)",
+        (
+            "tests/offchain/mining/test_linear_svm.py::test_the_outputs_are_shared_so_the_output_mac_check_is_not_vacuous",
+        ),
+    ),
     # -- cache and outbox (offchain/preprocessing/cache.py) -------------------------------
     Mutation(
         "cache: batch hash not checked",

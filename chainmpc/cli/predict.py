@@ -69,8 +69,9 @@ def model_schema(model: dict[str, Any], model_path: Path, job_file: Path | None)
 @click.option("--job", "job_file", type=_FILE, default=None, help="The job file (if the model "
               "has no schema, as a tree may not).")  # fmt: skip
 def predict_cmd(model_path: Path, data: Path, out: Path | None, job_file: Path | None) -> None:
-    """Classify the rows of DATA with a revealed model (naive-bayes, or an id3 tree), in the
-    clear; print the accuracy if DATA has the target column."""
+    """Classify the rows of DATA with a revealed model (naive-bayes, an id3 tree, kmeans:
+    the nearest centroid, linear-svm), in the clear; print the accuracy if DATA has the target
+    column."""
     if out is not None:
         writable_file(out, "--out")
     try:
@@ -81,7 +82,7 @@ def predict_cmd(model_path: Path, data: Path, out: Path | None, job_file: Path |
         predicted = predict(model, rows)
     except InputError as exc:
         fail(str(exc))
-    target = model_target(model) or "class"
+    target = model_target(model) or ("cluster" if model.get("kind") == "kmeans" else "class")
     if out is not None:
         with out.open("w", newline="") as f:
             writer = csv.writer(f)

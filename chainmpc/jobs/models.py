@@ -1,6 +1,7 @@
 """Applying a revealed model to rows, in the clear (``chainmpc predict``): Naive Bayes
-(``naive-bayes``'s ``result.model``) and decision trees (``{"attr": NAME, "children": {VALUE:
-subtree}}`` with leaves ``{"leaf": CLASS}``, the ``id3`` model's ``tree``).
+(``naive-bayes``'s ``result.model``), decision trees (``{"attr": NAME, "children": {VALUE:
+subtree}}`` with leaves ``{"leaf": CLASS}``, the ``id3`` model's ``tree``), ``kmeans``
+(the nearest centroid's index) and ``linear-svm`` (the sign of ``w·x + b``).
 
 No MPC here: the model is public once the session has revealed it. Rows are dicts of column
 name → decoded value (a category's value, an ``int``, or a ``fixed`` column's float).
@@ -41,13 +42,20 @@ def predict(model: Mapping[str, Any], rows: Sequence[Row]) -> list[str]:
     """The class of each row under ``model`` (a Naive Bayes model, or ``{"tree": ...}``)."""
     if "tree" in model:
         return [predict_tree(model["tree"], row) for row in rows]
+    if model.get("kind") == "kmeans":
+        return [str(nearest_centroid(model, row)) for row in rows]
+    if model.get("kind") == "linear-svm":
+        return [predict_linear(model, row) for row in rows]
     variant = model.get("variant")
     if variant == "categorical":
         return [predict_categorical(model, row) for row in rows]
     if variant == "gaussian":
         eps = gaussian_epsilon(model)
         return [predict_gaussian(model, row, eps) for row in rows]
-    raise InputError("model: neither a tree nor a naive-bayes model (no 'tree' or 'variant')")
+    raise InputError(
+        "model: not a tree, naive-bayes, kmeans or linear-svm model (no 'tree', 'variant' "
+        "or 'kind')"
+    )
 
 
 def predict_tree(node: Mapping[str, Any], row: Row) -> str:
@@ -64,6 +72,30 @@ def predict_tree(node: Mapping[str, Any], row: Row) -> str:
             raise InputError(f"model.tree: no branch for a value of {attr!r}")
         node = child
     return str(node["leaf"])
+
+
+def _numbers(row: Row, names: Sequence[str], where: str) -> list[float]:
+    missing = [n for n in names if n not in row]
+    if missing:
+        raise InputError(f"model.{where}: uses {missing[0]!r}, which the rows do not have")
+    return [float(row[n]) for n in names]
+
+
+def nearest_centroid(model: Mapping[str, Any], row: Row) -> int:
+    """The index of the centroid nearest ``row`` (squared Euclidean distance over the
+    model's ``features``; ties to the lowest index, as the training's assignment)."""
+    x = _numbers(row, model["features"], "features")
+    dist = [sum((a - c) ** 2 for a, c in zip(x, cent, strict=True)) for cent in model["centroids"]]
+    return dist.index(min(dist))
+
+
+def predict_linear(model: Mapping[str, Any], row: Row) -> str:
+    """The second class if ``w·x + b > 0``, else the first (the training's ``y = +1`` and
+    ``y = -1``)."""
+    names = list(model["weights"])
+    x = _numbers(row, names, "weights")
+    score = sum(model["weights"][n] * v for n, v in zip(names, x, strict=True)) + model["bias"]
+    return model["classes"][1] if score > 0 else model["classes"][0]
 
 
 def _argmax(classes: Sequence[str], scores: Sequence[float]) -> str:
@@ -132,8 +164,15 @@ def predict_gaussian(model: Mapping[str, Any], row: Row, eps: float) -> str:
 
 
 def prediction_schema(schema: Schema, model: Mapping[str, Any], header: Sequence[str]) -> Schema:
-    """The columns rows to predict must have: the model's, less its target unless ``header``
-    has it (then accuracy can be measured)."""
+    """The columns rows to predict must have: the model's (only its features, for kmeans and
+    linear-svm), less its target unless ``header`` has it (then accuracy can be measured)."""
     target = model_target(model)
-    keep = [c for c in schema.columns if c.name != target or target in header]
+    used = model.get("features") or list(model.get("weights") or ())
+    # kmeans, linear-svm: the features are required, any other column of the schema optional
+    keep = [
+        c
+        for c in schema.columns
+        if (c.name == target and target in header)
+        or (c.name != target and (not used or c.name in used or c.name in header))
+    ]
     return Schema(tuple(keep))

@@ -13,6 +13,8 @@ from pathlib import Path
 from chainmpc.exceptions import InputError
 from chainmpc.jobs.base import Job, JobSpec
 from chainmpc.jobs.id3 import Id3Job
+from chainmpc.jobs.kmeans import KMeansJob
+from chainmpc.jobs.linear_svm import LinearSvmJob
 from chainmpc.jobs.naive_bayes import NaiveBayesJob
 from chainmpc.jobs.spec import load_spec
 from chainmpc.jobs.stats import StatsJob
@@ -23,6 +25,8 @@ KINDS: dict[str, type] = {
     "stats": StatsJob,
     "naive-bayes": NaiveBayesJob,
     "id3": Id3Job,
+    "kmeans": KMeansJob,
+    "linear-svm": LinearSvmJob,
 }
 
 
