@@ -126,6 +126,13 @@ OFFCHAIN: list[Mutation] = [
         "self._key = bytes(32)",
         (SEALED + "test_tampered_chunks_are_refused_on_opening",),
     ),
+    Mutation(
+        "sealed: decrypted chunks kept without bound (a re-read chunk is never re-checked)",
+        "offchain/preprocessing/sealed.py",
+        "while self._cache and self._resident + size > self._budget:",
+        "while False:",
+        (SEALED + "test_a_chunk_changed_on_disk_after_opening_is_never_used",),
+    ),
     off(
         "sealed: a truncated batch is not refused by its length",
         "offchain/preprocessing/sealed.py",

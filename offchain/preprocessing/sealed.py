@@ -56,6 +56,11 @@ _FAMILY = b"CMPCMAT"
 #: p = 2^127 - 1): what bounds the memory of dealing and of reading, per section.
 CHUNK_ITEMS = 8192
 MAX_CHUNK_ITEMS = 1 << 20  # a header asking for more is refused: it would unbound memory
+#: Decrypted chunks an org keeps in memory, in bytes of their encoding. A batch that fits (up to
+#: about 1.4e6 dealt triples) is decrypted once, when it is verified, and then read from memory
+#: at the old in-memory speed; a larger one keeps the most recent chunks up to this and reads
+#: the others again from disk (each re-read authenticated again), so memory stays bounded.
+RESIDENT_BYTES = 256 << 20
 _MAX_HEADER = 1 << 20
 _MAX_ITEMS = 1 << 40
 _NAME_RE = re.compile(r"triples|(masks|maskcheck)\.[0-9]{1,4}|bits\.[a-z]{1,16}(\.[0-9]{1,4}){3}")
@@ -166,10 +171,14 @@ class BatchWriter:
 
 class BatchReader:
     """Reads one org's sealed batch from an open file, a chunk at a time, decrypting each
-    chunk it reads (and keeping at most one decrypted chunk per section)."""
+    chunk it reads and keeping decrypted chunks up to ``resident`` bytes (the oldest go
+    first)."""
 
-    def __init__(self, f: BinaryIO, secret_key: PrivateKey, where: str = "batch") -> None:
-        self._f, self._where = f, where
+    def __init__(
+        self, f: BinaryIO, secret_key: PrivateKey, where: str = "batch",
+        resident: int = RESIDENT_BYTES,
+    ) -> None:  # fmt: skip
+        self._f, self._where, self._budget = f, where, resident
         head = os.pread(f.fileno(), 12, 0)
         if head[:8] != MAGIC:
             if head[:7] == _FAMILY:
@@ -200,7 +209,8 @@ class BatchReader:
             raise MaterialError(f"{where}: batch truncated ({size} of {offset} bytes)")
         if size > offset:
             raise MaterialError(f"{where}: {size - offset} trailing bytes after the last chunk")
-        self._cache: dict[str, tuple[int, list[Vec]]] = {}
+        self._cache: dict[tuple[str, int], tuple[list[Vec], int]] = {}
+        self._resident = 0
 
     def close(self) -> None:
         """Close the batch file."""
@@ -211,9 +221,9 @@ class BatchReader:
         return self._offsets[name][1] if name in self._offsets else 0
 
     def _chunk(self, name: str, index: int) -> list[Vec]:
-        cached = self._cache.get(name)
-        if cached is not None and cached[0] == index:
-            return cached[1]
+        cached = self._cache.get((name, index))
+        if cached is not None:
+            return cached[0]
         start, count, _, number = self._offsets[name]
         cols, step = columns_of(name, self.header.org), self.header.chunk
         size = min(step, count - index * step)
@@ -232,8 +242,16 @@ class BatchReader:
             out = [f.decode(memoryview(plain)[j * part : (j + 1) * part]) for j in range(cols)]
         except FieldError as exc:
             raise MaterialError(f"{self._where}: chunk {index} of {name}: {exc}") from None
-        self._cache[name] = (index, out)
+        self._keep(name, index, out, len(plain))
         return out
+
+    def _keep(self, name: str, index: int, chunk: list[Vec], size: int) -> None:
+        # Insertion order is reading order, and material is read forward: evict the oldest.
+        while self._cache and self._resident + size > self._budget:
+            _, (_, dropped) = _pop_first(self._cache)
+            self._resident -= dropped
+        self._cache[(name, index)] = (chunk, size)
+        self._resident += size
 
     def read(self, name: str, start: int, count: int) -> list[Vec]:
         """Items ``start`` to ``start + count`` of section ``name``, column by column."""
@@ -254,12 +272,16 @@ class BatchReader:
         return [p[0] if len(p) == 1 else np.concatenate(p) for p in parts]
 
     def verify(self) -> None:
-        """Decrypt every chunk once, keeping none: a damaged batch fails here, before any of
-        its shares is used."""
+        """Decrypt every chunk once, keeping what fits the budget: a damaged batch fails here,
+        before any of its shares is used."""
         for name, (_, _, chunks, _) in self._offsets.items():
             for index in range(chunks):
                 self._chunk(name, index)
-            self._cache.pop(name, None)
+
+
+def _pop_first(cache: dict) -> tuple:
+    key = next(iter(cache))
+    return key, cache.pop(key)
 
 
 def _parse_header(plain: bytes, where: str) -> tuple[BatchHeader, bytes]:

@@ -8,7 +8,7 @@ from nacl.public import PrivateKey
 
 from offchain.preprocessing.batch import open_material, write_material
 from offchain.preprocessing.material import OrgMaterial
-from offchain.preprocessing.sealed import CHUNK_ITEMS, BatchReader
+from offchain.preprocessing.sealed import CHUNK_ITEMS, RESIDENT_BYTES, BatchReader
 
 
 def write_batch(mat: OrgMaterial, path: Path, key: PrivateKey, chunk: int = CHUNK_ITEMS) -> bytes:
@@ -17,9 +17,10 @@ def write_batch(mat: OrgMaterial, path: Path, key: PrivateKey, chunk: int = CHUN
         return write_material(mat, out, bytes(key.public_key), chunk)
 
 
-def open_batch(path: Path, key: PrivateKey) -> OrgMaterial:
-    """The material in the batch file ``path`` (its triples read lazily from it)."""
-    return open_material(BatchReader(path.open("rb"), key, str(path)))
+def open_batch(path: Path, key: PrivateKey, resident: int = RESIDENT_BYTES) -> OrgMaterial:
+    """The material in the batch file ``path`` (its triples read lazily from it, keeping
+    ``resident`` bytes of decrypted chunks)."""
+    return open_material(BatchReader(path.open("rb"), key, str(path), resident))
 
 
 def reopen(mat: OrgMaterial, directory: Path, chunk: int = CHUNK_ITEMS) -> OrgMaterial:

@@ -93,6 +93,25 @@ def test_tampered_chunks_are_refused_on_opening(tmp_path: Path, batches, how: st
         open_batch(path, key)
 
 
+def test_a_chunk_changed_on_disk_after_opening_is_never_used(tmp_path: Path, batches) -> None:
+    """What an org uses is what it verified. A batch larger than what the org keeps decrypted
+    is read again from disk as it is used: a chunk changed after opening (here replaced by
+    another session's) is refused then. One that fits is used as it was verified."""
+    key, blob, other = batches
+    (head, c), (_, o) = chunks_of(blob), chunks_of(other)
+    small, whole = tmp_path / "small", tmp_path / "whole"
+    small.write_bytes(blob)
+    whole.write_bytes(blob)
+    streamed = open_batch(small, key, resident=TRIPLE_CHUNK)  # keeps one chunk: the last
+    held = open_batch(whole, key)
+    before = contents(held)
+    for path in (small, whole):
+        path.write_bytes(head + o[0] + c[1] + c[2])
+    with pytest.raises(MaterialError, match="chunk 0 of triples is damaged"):
+        streamed.triples_at(0, 2)
+    assert contents(held) == before
+
+
 def test_a_service_committing_a_tampered_batch_gets_it_refused_and_kept(
     tmp_path: Path, batches
 ) -> None:
@@ -186,8 +205,11 @@ def test_a_sizeable_batch_is_dealt_and_consumed_in_bounded_memory(tmp_path: Path
         _, dealt_peak = tracemalloc.get_traced_memory()
         tracemalloc.reset_peak()
         base, _ = tracemalloc.get_traced_memory()
-        mats = [open_batch(p, k) for p, k in zip(paths, keys, strict=True)]
-        opened = tracemalloc.get_traced_memory()[0] - base  # the triples stay on disk
+        # A batch larger than what an org keeps decrypted (here a twentieth of it): the
+        # triples stay on disk and are read again as they are used.
+        resident = 2 * TRIPLES * 6 * M127.byte_length // 20
+        mats = [open_batch(p, k, resident) for p, k in zip(paths, keys, strict=True)]
+        opened = tracemalloc.get_traced_memory()[0] - base
 
         def consume(e: Engine) -> int:
             assert e.sacrifice(TRIPLES, 11) == 0
@@ -208,7 +230,7 @@ def test_a_sizeable_batch_is_dealt_and_consumed_in_bounded_memory(tmp_path: Path
     # the sacrifice, 2 in mul). That part grows with the openings between checkpoints.
     mac_check = 80 * 5 * TRIPLES
     assert dealt_peak < raw / 2, f"dealing peaked at {dealt_peak:,} bytes"
-    assert opened < raw / 10, f"an opened batch holds {opened:,} bytes"
+    assert opened < raw / 10, f"an opened batch holds {opened:,} bytes"  # two orgs' residents
     per_org = (used_peak / 2) - mac_check
     assert per_org < raw, f"consuming peaked at {used_peak:,} bytes"  # less than its batch
     assert used_peak < old / 3
