@@ -72,6 +72,10 @@ def mining(
     with console.status("") as status:
         for n, case in enumerate(cases, 1):
             status.update(f"[{n}/{len(cases)}] {case.algorithm} on {case.dataset}: session ...")
+            if n > 1:
+                # A fresh embedded chain per run: on one that grows run after run, reading the
+                # session's logs slowed each later session (wine took 14 s alone, 85 s 5th).
+                chain = connect_or_fail(None)
             try:
                 # The job's CSVs hold the dataset's rows: not kept past the run.
                 with tempfile.TemporaryDirectory(prefix="chainmpc-bench-") as directory:
