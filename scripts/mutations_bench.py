@@ -1,4 +1,5 @@
-"""Mutations of ``chainmpc bench mining``'s honesty checks (see ``scripts/mutations.py``)."""
+"""Mutations of ``chainmpc bench mining``'s honesty checks, and of the gas margin its wine run
+found missing (see ``scripts/mutations.py``)."""
 
 from __future__ import annotations
 
@@ -22,5 +23,12 @@ BENCH_MUTATIONS: list[Mutation] = [
             BENCH + "test_naive_bayes_on_tennis_json_png_and_the_secure_model_scores_as_the_plain",
             BENCH + "test_test_rows_are_written_apart_from_the_orgs_rows",
         ),
+    ),
+    Mutation(
+        "onchain: the final reveal carries no gas for the outputs it emits",
+        "onchain/clients.py",
+        "FINALISE_GAS = 64 * 3_000",
+        "FINALISE_GAS = 0",
+        (BENCH + "test_a_session_revealing_many_outputs_finalises",),
     ),
 ]
