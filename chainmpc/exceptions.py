@@ -24,3 +24,8 @@ class ServiceError(ChainmpcError, RuntimeError):
 
 class SessionAborted(ChainmpcError):
     """The session is aborted on-chain (by this org or another): stop."""
+
+
+class BenchError(ChainmpcError, RuntimeError):
+    """A benchmark run that gave no figures to report (its session aborted, or its audit
+    failed); the message names the algorithm and the dataset."""

@@ -17,6 +17,11 @@ from web3.logs import DISCARD
 from onchain.compile import load_artifact
 from onchain.transactions import Sender, call
 
+#: The most outputs a session reveals (``MAX_OUTPUTS`` in contracts/SessionManager.sol) and
+#: what each adds to the final reveal (cold SLOAD 2,100, log data 256, memory): the gas limit
+#: a reveal of sigma carries on top of its estimate, as it may be the one that finalises.
+FINALISE_GAS = 64 * 3_000
+
 
 class State(IntEnum):
     """``ISessionManager.State`` (tests/test_artifacts.py checks the enums against the AST)."""
@@ -245,7 +250,10 @@ class SessionClient:
 
     def reveal_sigma(self, org: Sender, session: int, sigma: int, salt: bytes) -> None:
         """Reveal the MAC-check share committed in the current checkpoint."""
-        org.transact(self.fn.revealSigma(session, sigma, salt), self.abi)
+        # The last reveal of the final checkpoint emits SessionFinalised with every output
+        # (a cold read and 32 bytes of log each); estimated before the others' reveals are
+        # mined, it is not yet the last, and a 40-output session ran out of gas.
+        org.transact(self.fn.revealSigma(session, sigma, salt), self.abi, FINALISE_GAS)
 
     def commit_input(self, org: Sender, session: int, commitment: bytes) -> None:
         """Commit to this org's (salted, hashed) input."""

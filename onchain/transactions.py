@@ -229,13 +229,17 @@ class Sender:
             message = _rpc_message(exc)
             raise TransactionError(f"{label} was refused by the node: {message}") from None
 
-    def transact(self, fn: ContractFunction, abi: list[dict[str, Any]]) -> TxReceipt:
-        """Sign, send and mine ``fn``; raise :class:`TransactionError` if it reverts."""
+    def transact(
+        self, fn: ContractFunction, abi: list[dict[str, Any]], extra_gas: int = 0
+    ) -> TxReceipt:
+        """Sign, send and mine ``fn``; raise :class:`TransactionError` if it reverts.
+        ``extra_gas`` raises the limit for a call whose cost, if it is the last of a round,
+        grows with the session (it is a limit: only the gas used is paid)."""
         label = f"{fn.fn_name} by {self.name}"
         tx = self._built(lambda: fn.build_transaction(self._params()), label, abi)
         # Estimated on the state before other accounts' pending transactions: the last org to
         # accept (or commit, or reveal) also moves the session on, which costs more gas.
-        tx["gas"] = tx["gas"] * 5 // 4 + GAS_MARGIN
+        tx["gas"] = tx["gas"] * 5 // 4 + GAS_MARGIN + extra_gas
         return self._send(tx, fn.fn_name)
 
     def deploy(self, abi: list[dict[str, Any]], bytecode: str, *args: Any) -> str:

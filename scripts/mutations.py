@@ -8,14 +8,15 @@ when a check moves, the script reports the mutation as NOT APPLIED until it is u
 The entries live in themed lists: ``mutations_offchain.py`` (transport, cache, MAC check,
 preprocessing, inputs, field), ``mutations_peer.py``, ``mutations_audit.py`` and
 ``mutations_keys.py`` (key files), ``mutations_node.py`` (node failures, nonces),
-``mutations_id3.py`` (the id3 kind's input checks); what a
-mutation is, in ``mutation_base.py``.
+``mutations_id3.py`` (the id3 kind's input checks), ``mutations_bench.py`` (what ``bench
+mining`` refuses to score); what a mutation is, in ``mutation_base.py``.
 """
 
 from __future__ import annotations
 
 from mutation_base import Mutation, off
 from mutations_audit import AUDIT_MUTATIONS
+from mutations_bench import BENCH_MUTATIONS
 from mutations_id3 import ID3_MUTATIONS
 from mutations_keys import KEYS_MUTATIONS
 from mutations_netns import NETNS_MUTATIONS
@@ -33,4 +34,5 @@ MUTATIONS: list[Mutation] = (
     + NODE_MUTATIONS
     + NETNS_MUTATIONS
     + ID3_MUTATIONS
+    + BENCH_MUTATIONS
 )

@@ -1,6 +1,6 @@
 """The ``chainmpc`` command line: ``demo``, ``run``, ``jobs``, ``job hash``, ``deploy``,
 ``preprocess serve|deal``, ``describe-job``, ``audit``, ``keys new|show``, ``session
-open|status|abort``, ``peer``, ``predict``.
+open|status|abort``, ``peer``, ``predict``, ``bench mining``.
 
 Every argument of every command is checked before the first transaction: an error a user can
 cause (a malformed option, a missing or unwritable path, a malformed address or one without a
@@ -11,7 +11,8 @@ One module per command group: :mod:`chainmpc.cli.demo`, :mod:`chainmpc.cli.run` 
 ``jobs``, ``job hash``), :mod:`chainmpc.cli.consortium`
 (``deploy``, ``preprocess``), :mod:`chainmpc.cli.audit` (``audit``, ``describe-job``),
 :mod:`chainmpc.cli.keys` (``keys``), :mod:`chainmpc.cli.session` (``session``),
-:mod:`chainmpc.cli.peer` (``peer``), :mod:`chainmpc.cli.predict` (``predict``).
+:mod:`chainmpc.cli.peer` (``peer``), :mod:`chainmpc.cli.predict` (``predict``),
+:mod:`chainmpc.cli.bench` (``bench``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 import click
 
 from chainmpc.cli.audit import audit, describe_job
+from chainmpc.cli.bench import bench_group
 from chainmpc.cli.common import fail
 from chainmpc.cli.consortium import deploy_cmd, preprocess
 from chainmpc.cli.demo import demo
@@ -82,6 +84,7 @@ for _command in (
     session_group,
     peer,
     predict_cmd,
+    bench_group,
 ):
     main.add_command(_command)
 

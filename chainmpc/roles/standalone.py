@@ -166,10 +166,10 @@ class TimedSender(Sender):
     seconds = 0.0
     count = 0
 
-    def transact(self, fn: Any, abi: list[dict[str, Any]]) -> Any:
+    def transact(self, fn: Any, abi: list[dict[str, Any]], extra_gas: int = 0) -> Any:
         start = time.perf_counter()
         try:
-            return super().transact(fn, abi)
+            return super().transact(fn, abi, extra_gas)
         finally:
             self.seconds += time.perf_counter() - start
             self.count += 1
