@@ -9,7 +9,6 @@ from typing import Any
 
 from chainmpc.exceptions import InputError
 from chainmpc.jobs.base import JobSpec
-from chainmpc.jobs.csvdata import read_table
 from chainmpc.jobs.schema import FRACTION_BITS, Column, Table
 
 NUMERIC = ("int", "fixed")
@@ -87,15 +86,3 @@ def rows(table: Table, columns: list[Column]) -> list[list[int]]:
     """``table``'s rows as the features' values on the 2^-16 grid."""
     cols = [[v << shift(c) for v in table.columns[c.name]] for c in columns]
     return [list(r) for r in zip(*cols, strict=True)] if cols else []
-
-
-def load(spec: JobSpec, org: int, kind: str, cap: int) -> Table:
-    """Org ``org``'s CSV, validated; more than ``cap`` rows is refused, naming the file."""
-    name = spec.orgs[org]
-    path = spec.data[org] if org < len(spec.data) else None
-    if path is None:
-        raise InputError(f"orgs.{name}.data: no data file for org {name}")
-    table = read_table(path, spec.schema)
-    if table.rows > cap:
-        raise InputError(f"{path}: {table.rows} rows; {kind} takes at most {cap} per org")
-    return table

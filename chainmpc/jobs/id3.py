@@ -13,12 +13,11 @@ from typing import Any, ClassVar
 
 from chainmpc.exceptions import InputError
 from chainmpc.jobs.base import JobSpec
-from chainmpc.jobs.csvdata import read_table
+from chainmpc.jobs.common import TableKind, read_org_table
 from chainmpc.jobs.schema import Column, Table
-from chainmpc.jobs.spec import canonical
 from offchain.engine.core import Engine
 from offchain.exceptions import OffchainError
-from offchain.hazmat.field import BN254_SCALAR, Field, field_for
+from offchain.hazmat.field import BN254_SCALAR, field_for
 from offchain.mining.id3 import Id3Layout, secure_id3
 from offchain.mining.id3_plain import (
     Leaf,
@@ -31,8 +30,6 @@ from offchain.mining.id3_plain import (
     tree_from_codes,
     unpack_codes,
 )
-from offchain.preprocessing.counting import count_needs
-from offchain.preprocessing.material import Needs
 from offchain.sectypes.array import SecretArray
 
 MAX_OUTPUTS = 64  # contracts/SessionManager.sol, MAX_OUTPUTS
@@ -41,7 +38,7 @@ DEFAULT_MAX_ROWS = 4095
 
 
 @dataclass(frozen=True)
-class Id3Job:
+class Id3Job(TableKind):
     """``id3`` over ``spec``: the tree grown by the rules of :mod:`offchain.mining.id3_plain`."""
 
     spec: JobSpec
@@ -120,11 +117,6 @@ class Id3Job:
     # -- the Job protocol ----------------------------------------------------------------
 
     @property
-    def orgs(self) -> int:
-        """How many orgs take part."""
-        return len(self.spec.orgs)
-
-    @property
     def output_length(self) -> int:
         """The packed tree's field elements (:attr:`Id3Layout.output_length`)."""
         return self.layout.output_length
@@ -134,17 +126,9 @@ class Id3Job:
         """The attribute columns, in schema order (every column but the target)."""
         return [c for c in self.spec.schema.columns if c.name != self.target]
 
-    def description(self) -> dict[str, Any]:
-        """The canonical form of the job file, what the on-chain job hash is the hash of."""
-        return canonical(self.spec)
-
     def load_input(self, org: int) -> Table:
         """Org ``org``'s CSV, read and validated against the schema."""
-        name = self.spec.orgs[org]
-        path = self.spec.data[org] if org < len(self.spec.data) else None
-        if path is None:
-            raise InputError(f"orgs.{name}.data: no data file for org {name}")
-        return self.check_table(read_table(path, self.spec.schema), f"{path}")
+        return self.check_table(read_org_table(self.spec, org, self.kind), str(self.spec.data[org]))
 
     def check_table(self, table: Table, where: str) -> Table:
         """Refuse a table of another schema or with more than ``params.max_rows`` rows."""
@@ -169,10 +153,6 @@ class Id3Job:
         output."""
         _, packed = secure_id3(engine, self.layout, None if own is None else self.rows(own))
         return [packed]
-
-    def needs(self, field: Field) -> Needs:
-        """The budget: one level of ``max_nodes`` splitting nodes, counted by a dry run."""
-        return count_needs(lambda e: self.program(e, None), self.orgs, field)
 
     def plain_tree(self, inputs: list[Table]) -> Tree:
         """The tree grown in the clear on every org's rows together."""

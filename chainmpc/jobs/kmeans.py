@@ -15,11 +15,12 @@ from typing import Any, ClassVar
 from chainmpc.exceptions import InputError
 from chainmpc.jobs import features as feat
 from chainmpc.jobs.base import JobSpec
+from chainmpc.jobs.common import TableKind, read_org_table
 from chainmpc.jobs.schema import Column, Table
 from chainmpc.jobs.spec import canonical
 from offchain.engine.core import Engine
 from offchain.exceptions import OffchainError
-from offchain.hazmat.field import Field, Mersenne127
+from offchain.hazmat.field import Mersenne127
 from offchain.mining.kmeans import (
     BITS,
     F,
@@ -28,8 +29,6 @@ from offchain.mining.kmeans import (
     plain_kmeans,
     secure_kmeans,
 )
-from offchain.preprocessing.counting import count_needs
-from offchain.preprocessing.material import Needs
 from offchain.sectypes.array import SecretArray
 
 MAX_OUTPUTS = 64  # contracts/SessionManager.sol, MAX_OUTPUTS
@@ -37,7 +36,7 @@ MAX_ITERATIONS = 100
 
 
 @dataclass(frozen=True)
-class KMeansJob:
+class KMeansJob(TableKind):
     """``kmeans`` with ``k`` clusters and ``iterations`` Lloyd updates on ``columns``."""
 
     spec: JobSpec
@@ -90,11 +89,6 @@ class KMeansJob:
         return job
 
     @property
-    def orgs(self) -> int:
-        """How many orgs take part."""
-        return len(self.spec.orgs)
-
-    @property
     def layout(self) -> KMeansLayout:
         """The public shape (:class:`~offchain.mining.kmeans.KMeansLayout`)."""
         init = None
@@ -109,13 +103,9 @@ class KMeansJob:
         """``k (d + 1)`` field elements: the sums per cluster and feature, then the sizes."""
         return self.layout.output_length
 
-    def description(self) -> dict[str, Any]:
-        """The canonical form of the job file: what the on-chain job hash is the hash of."""
-        return canonical(self.spec)
-
     def load_input(self, org: int) -> Table:
         """Org ``org``'s CSV, validated; ``first-k`` needs ``k`` rows at the first org."""
-        table = feat.load(self.spec, org, self.kind, self.layout.cap)
+        table = read_org_table(self.spec, org, self.kind, self.layout.cap)
         if org == 0 and self.init is None and table.rows < self.k:
             raise InputError(
                 f"{self.spec.data[0]}: {table.rows} rows; init first-k takes the first "
@@ -132,10 +122,6 @@ class KMeansJob:
         """:func:`~offchain.mining.kmeans.secure_kmeans` on this org's rows."""
         rows = None if own is None else self._rows(own)
         return secure_kmeans(engine, self.layout, rows, self.orgs)
-
-    def needs(self, field: Field) -> Needs:
-        """Exactly the preprocessing one session consumes, counted by a dry run."""
-        return count_needs(lambda e: self.program(e, None), self.orgs, field)
 
     def expected(self, inputs: list[Table]) -> list[int]:
         """The plaintext algorithm's outputs on the union of the rows (the MPC's equal them

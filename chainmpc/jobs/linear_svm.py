@@ -16,15 +16,14 @@ from typing import Any, ClassVar
 from chainmpc.exceptions import InputError
 from chainmpc.jobs import features as feat
 from chainmpc.jobs.base import JobSpec
+from chainmpc.jobs.common import TableKind, read_org_table
 from chainmpc.jobs.schema import Column, Table
 from chainmpc.jobs.spec import canonical
 from offchain.engine.core import Engine
 from offchain.exceptions import OffchainError
-from offchain.hazmat.field import Field, Mersenne127
+from offchain.hazmat.field import Mersenne127
 from offchain.mining.linear_svm import F, SvmLayout, plain_linear_svm, secure_linear_svm
 from offchain.mining.stats import MAX_ROWS
-from offchain.preprocessing.counting import count_needs
-from offchain.preprocessing.material import Needs
 from offchain.sectypes.array import SecretArray
 
 MAX_OUTPUTS = 64  # contracts/SessionManager.sol, MAX_OUTPUTS
@@ -32,7 +31,7 @@ MAX_EPOCHS = 1000
 
 
 @dataclass(frozen=True)
-class LinearSvmJob:
+class LinearSvmJob(TableKind):
     """``linear-svm`` of ``target`` (two classes) on ``columns``."""
 
     spec: JobSpec
@@ -93,11 +92,6 @@ class LinearSvmJob:
         return job
 
     @property
-    def orgs(self) -> int:
-        """How many orgs take part."""
-        return len(self.spec.orgs)
-
-    @property
     def classes(self) -> tuple[str, ...]:
         """The target's two values: the first is ``y = -1``, the second ``y = +1``."""
         return self.spec.schema[self.target].values
@@ -117,13 +111,9 @@ class LinearSvmJob:
         """``b``, one weight per feature, and the number of rows."""
         return self.layout.output_length
 
-    def description(self) -> dict[str, Any]:
-        """The canonical form of the job file: what the on-chain job hash is the hash of."""
-        return canonical(self.spec)
-
     def load_input(self, org: int) -> Table:
         """Org ``org``'s CSV, validated against the schema (file, line, column)."""
-        return feat.load(self.spec, org, self.kind, MAX_ROWS)
+        return read_org_table(self.spec, org, self.kind, MAX_ROWS)
 
     def _data(self, table: Table) -> tuple[list[list[int]], list[int]]:
         if table.schema != self.spec.schema:
@@ -135,10 +125,6 @@ class LinearSvmJob:
         """:func:`~offchain.mining.linear_svm.secure_linear_svm` on this org's rows."""
         rows, labels = (None, None) if own is None else self._data(own)
         return secure_linear_svm(engine, self.layout, rows, labels, self.orgs)
-
-    def needs(self, field: Field) -> Needs:
-        """Exactly the preprocessing one session consumes, counted by a dry run."""
-        return count_needs(lambda e: self.program(e, None), self.orgs, field)
 
     def expected(self, inputs: list[Table]) -> list[int]:
         """The plaintext algorithm on the union of the rows: equal to the MPC's outputs."""

@@ -15,12 +15,12 @@ from typing import Any, ClassVar
 
 from chainmpc.exceptions import InputError
 from chainmpc.jobs.base import JobSpec
-from chainmpc.jobs.csvdata import read_table
+from chainmpc.jobs.common import TableKind, read_org_table
 from chainmpc.jobs.schema import FRACTION_BITS, Column, Table
 from chainmpc.jobs.spec import canonical
 from offchain.engine.core import Engine
 from offchain.exceptions import OffchainError
-from offchain.hazmat.field import Field, Mersenne127
+from offchain.hazmat.field import Mersenne127
 from offchain.mining.naive_bayes import (
     MAX_ROWS,
     VARIANTS,
@@ -29,8 +29,6 @@ from offchain.mining.naive_bayes import (
     plain_naive_bayes,
     secure_naive_bayes,
 )
-from offchain.preprocessing.counting import count_needs
-from offchain.preprocessing.material import Needs
 from offchain.sectypes.array import SecretArray
 
 MAX_OUTPUTS = 64  # contracts/SessionManager.sol, MAX_OUTPUTS
@@ -39,7 +37,7 @@ DEFAULT_VAR_SMOOTHING = 1e-9  # scikit-learn's GaussianNB default
 
 
 @dataclass(frozen=True)
-class NaiveBayesJob:
+class NaiveBayesJob(TableKind):
     """``naive-bayes`` of ``target`` on every other column of ``spec``'s schema."""
 
     spec: JobSpec
@@ -114,11 +112,6 @@ class NaiveBayesJob:
     # -- the Job protocol ----------------------------------------------------------------
 
     @property
-    def orgs(self) -> int:
-        """How many orgs take part."""
-        return len(self.spec.orgs)
-
-    @property
     def classes(self) -> tuple[str, ...]:
         """The target's values, in declared order (ties go to the first)."""
         return self.spec.schema[self.target].values
@@ -143,20 +136,9 @@ class NaiveBayesJob:
         """Field elements revealed: the totals, packed (``docs/jobs.md``)."""
         return self.layout.output_length(self.orgs)
 
-    def description(self) -> dict[str, Any]:
-        """The canonical form of the job file: what the on-chain job hash is the hash of."""
-        return canonical(self.spec)
-
     def load_input(self, org: int) -> Table:
         """Org ``org``'s CSV, read and validated against the schema (file, line, column)."""
-        name = self.spec.orgs[org]
-        path = self.spec.data[org] if org < len(self.spec.data) else None
-        if path is None:
-            raise InputError(f"orgs.{name}.data: no data file for org {name}")
-        table = read_table(path, self.spec.schema)
-        if table.rows > MAX_ROWS:
-            raise InputError(f"{path}: {table.rows} rows; naive-bayes takes at most {MAX_ROWS}")
-        return table
+        return read_org_table(self.spec, org, self.kind, MAX_ROWS)
 
     def aggregate(self, table: Table) -> tuple[int, ...]:
         """This org's counts (and sums), in the clear."""
@@ -172,10 +154,6 @@ class NaiveBayesJob:
         """Count ``own`` locally and run :func:`~offchain.mining.naive_bayes.secure_naive_bayes`."""
         mine = None if own is None else self.aggregate(own)
         return secure_naive_bayes(engine, self.layout, mine, self.orgs)
-
-    def needs(self, field: Field) -> Needs:
-        """Exactly the preprocessing one session consumes, counted by a dry run."""
-        return count_needs(lambda e: self.program(e, None), self.orgs, field)
 
     def expected(self, inputs: list[Table]) -> list[int]:
         """The packed outputs, from the plaintext totals of the union of every org's rows."""

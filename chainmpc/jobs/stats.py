@@ -16,12 +16,11 @@ from typing import Any, ClassVar
 
 from chainmpc.exceptions import InputError
 from chainmpc.jobs.base import JobSpec
-from chainmpc.jobs.csvdata import read_table
+from chainmpc.jobs.common import TableKind, read_org_table
 from chainmpc.jobs.schema import FRACTION_BITS, Column, Table, decode
-from chainmpc.jobs.spec import canonical
 from offchain.engine.core import Engine
 from offchain.exceptions import OffchainError
-from offchain.hazmat.field import Field, Mersenne127
+from offchain.hazmat.field import Mersenne127
 from offchain.mining.stats import (
     MAX_ROWS,
     LocalAggregates,
@@ -30,8 +29,6 @@ from offchain.mining.stats import (
     plain_stats,
     secure_stats,
 )
-from offchain.preprocessing.counting import count_needs
-from offchain.preprocessing.material import Needs
 from offchain.sectypes.array import SecretArray
 
 MAX_OUTPUTS = 64  # contracts/SessionManager.sol, MAX_OUTPUTS: the most one session reveals
@@ -39,7 +36,7 @@ NUMERIC = ("int", "fixed")
 
 
 @dataclass(frozen=True)
-class StatsJob:
+class StatsJob(TableKind):
     """``stats`` over ``spec``'s schema: per numeric column count, sum, mean, sample variance,
     min and max; per category column its counts; per ``contingency`` pair its table and χ²."""
 
@@ -94,11 +91,6 @@ class StatsJob:
     # -- the Job protocol ----------------------------------------------------------------
 
     @property
-    def orgs(self) -> int:
-        """How many orgs take part."""
-        return len(self.spec.orgs)
-
-    @property
     def layout(self) -> StatsLayout:
         """The public shape of the aggregation (:class:`~offchain.mining.stats.StatsLayout`)."""
         cats = self._categories
@@ -114,18 +106,9 @@ class StatsJob:
         """``1 + 4 numeric + category values + table cells`` field elements."""
         return self.layout.output_length
 
-    def description(self) -> dict[str, Any]:
-        """The canonical form of the job file (:func:`chainmpc.jobs.spec.canonical`), as for
-        every kind: what the on-chain job hash is the hash of."""
-        return canonical(self.spec)
-
     def load_input(self, org: int) -> Table:
         """Org ``org``'s CSV, read and validated against the schema."""
-        name = self.spec.orgs[org]
-        path = self.spec.data[org] if org < len(self.spec.data) else None
-        if path is None:
-            raise InputError(f"orgs.{name}.data: no data file for org {name}")
-        return self.check_table(read_table(path, self.spec.schema), f"{path}")
+        return self.check_table(read_org_table(self.spec, org, self.kind), str(self.spec.data[org]))
 
     def check_table(self, table: Table, where: str) -> Table:
         """Refuse a table this kind cannot aggregate (``where`` names it in the error)."""
@@ -147,10 +130,6 @@ class StatsJob:
         """Aggregate ``own`` locally and run :func:`~offchain.mining.stats.secure_stats`."""
         mine = None if own is None else self.aggregate(own)
         return secure_stats(engine, self.layout, mine, self.orgs)
-
-    def needs(self, field: Field) -> Needs:
-        """Exactly the preprocessing one session consumes, counted by a dry run."""
-        return count_needs(lambda e: self.program(e, None), self.orgs, field)
 
     def expected(self, inputs: list[Table]) -> list[int]:
         """The outputs computed in the clear from every org's table."""
