@@ -57,9 +57,9 @@ _FAMILY = b"CMPCMAT"
 CHUNK_ITEMS = 8192
 MAX_CHUNK_ITEMS = 1 << 20  # a header asking for more is refused: it would unbound memory
 #: Decrypted chunks an org keeps in memory, in bytes of their encoding. A batch that fits (up to
-#: about 1.1e7 dealt triples, 5.6e6 checked) is decrypted once, when it is verified, then read from memory
-#: at the old in-memory speed; a larger one keeps the most recent chunks up to this and reads
-#: the others again from disk (each re-read authenticated again), so memory stays bounded.
+#: about 1.1e7 dealt triples, 5.6e6 checked) is decrypted once, when it is verified, then read
+#: from memory at the in-memory speed; a larger one keeps the most recent chunks up to this and
+#: reads the others again from disk (each re-read authenticated again): memory stays bounded.
 RESIDENT_BYTES = 1 << 30
 _MAX_HEADER = 1 << 20
 _MAX_ITEMS = 1 << 40
