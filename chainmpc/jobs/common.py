@@ -12,9 +12,13 @@ from chainmpc.jobs.csvdata import read_table
 from chainmpc.jobs.schema import Table
 from chainmpc.jobs.spec import canonical
 from offchain.engine.core import Engine
-from offchain.hazmat.field import Field
+from offchain.exceptions import OffchainError
+from offchain.hazmat.field import Field, Mersenne127
 from offchain.preprocessing.counting import count_needs
 from offchain.preprocessing.material import Needs
+
+#: The most one session reveals (contracts/SessionManager.sol, MAX_OUTPUTS).
+MAX_OUTPUTS = 64
 
 
 class TableKind:
@@ -38,6 +42,14 @@ class TableKind:
     def needs(self, field: Field) -> Needs:
         """Exactly the preprocessing one session consumes: a dry run of the program."""
         return count_needs(lambda e: self.program(e, None), self.orgs, field)
+
+    def refuse_too_wide(self) -> None:
+        """Count the needs once on the smaller field, where the declared bounds must fit; an
+        :class:`InputError` naming the schema if they do not (before anything on-chain)."""
+        try:
+            self.needs(Mersenne127())
+        except (ValueError, OffchainError) as exc:
+            raise InputError(f"schema: the declared bounds are too wide ({exc})") from None
 
 
 def read_org_table(spec: JobSpec, org: int, kind: str, cap: int | None = None) -> Table:

@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 from chainmpc.exceptions import InputError
 from chainmpc.jobs.base import JobSpec
-from chainmpc.jobs.common import TableKind, read_org_table
+from chainmpc.jobs.common import MAX_OUTPUTS, TableKind, read_org_table
 from chainmpc.jobs.schema import Column, Table
 from offchain.engine.core import Engine
 from offchain.exceptions import OffchainError
@@ -32,7 +32,6 @@ from offchain.mining.id3_plain import (
 )
 from offchain.sectypes.array import SecretArray
 
-MAX_OUTPUTS = 64  # contracts/SessionManager.sol, MAX_OUTPUTS
 DEFAULT_MAX_NODES = 128
 DEFAULT_MAX_ROWS = 4095
 

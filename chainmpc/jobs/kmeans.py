@@ -15,12 +15,10 @@ from typing import Any, ClassVar
 from chainmpc.exceptions import InputError
 from chainmpc.jobs import features as feat
 from chainmpc.jobs.base import JobSpec
-from chainmpc.jobs.common import TableKind, read_org_table
+from chainmpc.jobs.common import MAX_OUTPUTS, TableKind, read_org_table
 from chainmpc.jobs.schema import Column, Table
 from chainmpc.jobs.spec import canonical
 from offchain.engine.core import Engine
-from offchain.exceptions import OffchainError
-from offchain.hazmat.field import Mersenne127
 from offchain.mining.kmeans import (
     BITS,
     F,
@@ -31,7 +29,6 @@ from offchain.mining.kmeans import (
 )
 from offchain.sectypes.array import SecretArray
 
-MAX_OUTPUTS = 64  # contracts/SessionManager.sol, MAX_OUTPUTS
 MAX_ITERATIONS = 100
 
 
@@ -82,10 +79,7 @@ class KMeansJob(TableKind):
                     f"schema.columns.{c.name}: bounds too wide: {job.orgs} orgs' sums need "
                     f"{one.sum_bits()} bits, the division takes {BITS - 1}"
                 )
-        try:
-            job.needs(Mersenne127())
-        except (ValueError, OffchainError) as exc:
-            raise InputError(f"schema: the declared bounds are too wide ({exc})") from None
+        job.refuse_too_wide()
         return job
 
     @property

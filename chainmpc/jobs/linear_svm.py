@@ -16,17 +16,14 @@ from typing import Any, ClassVar
 from chainmpc.exceptions import InputError
 from chainmpc.jobs import features as feat
 from chainmpc.jobs.base import JobSpec
-from chainmpc.jobs.common import TableKind, read_org_table
+from chainmpc.jobs.common import MAX_OUTPUTS, TableKind, read_org_table
 from chainmpc.jobs.schema import Column, Table
 from chainmpc.jobs.spec import canonical
 from offchain.engine.core import Engine
-from offchain.exceptions import OffchainError
-from offchain.hazmat.field import Mersenne127
 from offchain.mining.linear_svm import F, SvmLayout, plain_linear_svm, secure_linear_svm
 from offchain.mining.stats import MAX_ROWS
 from offchain.sectypes.array import SecretArray
 
-MAX_OUTPUTS = 64  # contracts/SessionManager.sol, MAX_OUTPUTS
 MAX_EPOCHS = 1000
 
 
@@ -85,10 +82,7 @@ class LinearSvmJob(TableKind):
                 f"params.features: {len(job.columns)} features; a session reveals at most "
                 f"{MAX_OUTPUTS - 2} weights"
             )
-        try:
-            job.needs(Mersenne127())
-        except (ValueError, OffchainError) as exc:
-            raise InputError(f"schema: the declared bounds are too wide ({exc})") from None
+        job.refuse_too_wide()
         return job
 
     @property

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from chainmpc.exceptions import InputError
 from chainmpc.jobs.base import JobSpec
-from chainmpc.jobs.common import TableKind, read_org_table
+from chainmpc.jobs.common import MAX_OUTPUTS, TableKind, read_org_table
 from chainmpc.jobs.schema import FRACTION_BITS, Column, Table
 from chainmpc.jobs.spec import canonical
 from offchain.engine.core import Engine
@@ -31,7 +31,6 @@ from offchain.mining.naive_bayes import (
 )
 from offchain.sectypes.array import SecretArray
 
-MAX_OUTPUTS = 64  # contracts/SessionManager.sol, MAX_OUTPUTS
 NUMERIC = ("int", "fixed")
 DEFAULT_VAR_SMOOTHING = 1e-9  # scikit-learn's GaussianNB default
 

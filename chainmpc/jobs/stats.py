@@ -16,10 +16,9 @@ from typing import Any, ClassVar
 
 from chainmpc.exceptions import InputError
 from chainmpc.jobs.base import JobSpec
-from chainmpc.jobs.common import TableKind, read_org_table
+from chainmpc.jobs.common import MAX_OUTPUTS, TableKind, read_org_table
 from chainmpc.jobs.schema import FRACTION_BITS, Column, Table, decode
 from offchain.engine.core import Engine
-from offchain.exceptions import OffchainError
 from offchain.hazmat.field import Mersenne127
 from offchain.mining.stats import (
     MAX_ROWS,
@@ -31,7 +30,6 @@ from offchain.mining.stats import (
 )
 from offchain.sectypes.array import SecretArray
 
-MAX_OUTPUTS = 64  # contracts/SessionManager.sol, MAX_OUTPUTS: the most one session reveals
 NUMERIC = ("int", "fixed")
 
 
@@ -82,10 +80,7 @@ class StatsJob(TableKind):
                     f"schema.columns.{c.name}: bounds too wide: the sum of squares of "
                     f"{job.orgs} orgs' rows needs {need} bits, the field holds {room}"
                 )
-        try:
-            job.needs(Mersenne127())
-        except (ValueError, OffchainError) as exc:
-            raise InputError(f"schema: the declared bounds are too wide ({exc})") from None
+        job.refuse_too_wide()
         return job
 
     # -- the Job protocol ----------------------------------------------------------------
