@@ -32,7 +32,11 @@ def load_model(path: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError(f"{path}: not a readable result.json ({exc})") from None
     model = doc.get("result", {}).get("model") if isinstance(doc, dict) else None
-    if model is None and isinstance(doc, dict) and ("tree" in doc or "variant" in doc):
+    if (
+        model is None
+        and isinstance(doc, dict)
+        and any(k in doc for k in ("tree", "forest", "variant"))
+    ):
         model = doc
     if not isinstance(model, dict):
         raise InputError(f"{path}: result.model: missing (not a model's result.json)")
@@ -69,9 +73,9 @@ def model_schema(model: dict[str, Any], model_path: Path, job_file: Path | None)
 @click.option("--job", "job_file", type=_FILE, default=None, help="The job file (if the model "
               "has no schema, as a tree may not).")  # fmt: skip
 def predict_cmd(model_path: Path, data: Path, out: Path | None, job_file: Path | None) -> None:
-    """Classify the rows of DATA with a revealed model (naive-bayes, an id3 tree, kmeans:
-    the nearest centroid, linear-svm), in the clear; print the accuracy if DATA has the target
-    column."""
+    """Classify the rows of DATA with a revealed model (naive-bayes, an id3 tree, a random
+    forest's vote, kmeans: the nearest centroid, linear-svm), in the clear; print the
+    accuracy if DATA has the target column."""
     if out is not None:
         writable_file(out, "--out")
     try:

@@ -15,7 +15,7 @@ list of orgs. Everything that runs a session depends on this protocol, never on 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
@@ -73,9 +73,11 @@ class Job(Protocol):
         """The kind's result (``result.json``'s ``result``) from the opened signed outputs."""
         ...
 
-    def expected(self, inputs: list[Any]) -> list[int]:
+    def expected(self, inputs: list[Any], opened: Sequence[int] | None = None) -> list[int] | None:
         """The plaintext outputs on every org's input, for runs that hold them all (the
-        demo, ``chainmpc run`` on one machine, tests) to check the MPC against."""
+        demo, ``chainmpc run`` on one machine, tests) to check the MPC against. A kind that
+        draws public randomness in the session (``random-forest``'s seed) takes it from
+        ``opened``, the session's outputs, and is ``None`` without them; the others ignore it."""
         ...
 
 

@@ -9,6 +9,7 @@ the final centroids follow exactly (``docs/jobs.md``, "kmeans").
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -117,7 +118,7 @@ class KMeansJob(TableKind):
         rows = None if own is None else self._rows(own)
         return secure_kmeans(engine, self.layout, rows, self.orgs)
 
-    def expected(self, inputs: list[Table]) -> list[int]:
+    def expected(self, inputs: list[Table], opened: Sequence[int] | None = None) -> list[int]:
         """The plaintext algorithm's outputs on the union of the rows (the MPC's equal them
         unless a row is within the division's error of two centroids)."""
         return plain_kmeans(self.layout, [r for t in inputs for r in self._rows(t)])

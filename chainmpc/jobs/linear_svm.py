@@ -9,6 +9,7 @@ opens only their totals, from which every org takes the same exact step (``docs/
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, ClassVar
@@ -120,7 +121,7 @@ class LinearSvmJob(TableKind):
         rows, labels = (None, None) if own is None else self._data(own)
         return secure_linear_svm(engine, self.layout, rows, labels, self.orgs)
 
-    def expected(self, inputs: list[Table]) -> list[int]:
+    def expected(self, inputs: list[Table], opened: Sequence[int] | None = None) -> list[int]:
         """The plaintext algorithm on the union of the rows: equal to the MPC's outputs."""
         rows, labels = [], []
         for t in inputs:

@@ -1,6 +1,7 @@
 """Applying a revealed model to rows, in the clear (``chainmpc predict``): Naive Bayes
 (``naive-bayes``'s ``result.model``), decision trees (``{"attr": NAME, "children": {VALUE:
-subtree}}`` with leaves ``{"leaf": CLASS}``, the ``id3`` model's ``tree``), ``kmeans``
+subtree}}`` with leaves ``{"leaf": CLASS}``, the ``id3`` model's ``tree``), forests of them
+(``random-forest``'s ``forest``, a majority vote), ``kmeans``
 (the nearest centroid's index) and ``linear-svm`` (the sign of ``w·x + b``).
 
 No MPC here: the model is public once the session has revealed it. Rows are dicts of column
@@ -42,6 +43,8 @@ def predict(model: Mapping[str, Any], rows: Sequence[Row]) -> list[str]:
     """The class of each row under ``model`` (a Naive Bayes model, or ``{"tree": ...}``)."""
     if "tree" in model:
         return [predict_tree(model["tree"], row) for row in rows]
+    if "forest" in model:
+        return [predict_forest(model, row) for row in rows]
     if model.get("kind") == "kmeans":
         return [str(nearest_centroid(model, row)) for row in rows]
     if model.get("kind") == "linear-svm":
@@ -53,8 +56,8 @@ def predict(model: Mapping[str, Any], rows: Sequence[Row]) -> list[str]:
         eps = gaussian_epsilon(model)
         return [predict_gaussian(model, row, eps) for row in rows]
     raise InputError(
-        "model: not a tree, naive-bayes, kmeans or linear-svm model (no 'tree', 'variant' "
-        "or 'kind')"
+        "model: not a tree, forest, naive-bayes, kmeans or linear-svm model (no 'tree', "
+        "'forest', 'variant' or 'kind')"
     )
 
 
@@ -72,6 +75,15 @@ def predict_tree(node: Mapping[str, Any], row: Row) -> str:
             raise InputError(f"model.tree: no branch for a value of {attr!r}")
         node = child
     return str(node["leaf"])
+
+
+def predict_forest(model: Mapping[str, Any], row: Row) -> str:
+    """The majority vote of the forest's trees (ties to the first class in declared order)."""
+    classes = list(model["classes"])
+    votes = [0] * len(classes)
+    for tree in model["forest"]:
+        votes[classes.index(predict_tree(tree, row))] += 1
+    return _argmax(classes, votes)
 
 
 def _numbers(row: Row, names: Sequence[str], where: str) -> list[float]:

@@ -9,6 +9,7 @@ clear (``docs/jobs.md``, "naive-bayes"); smoothing is applied when predicting
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, ClassVar
@@ -154,7 +155,7 @@ class NaiveBayesJob(TableKind):
         mine = None if own is None else self.aggregate(own)
         return secure_naive_bayes(engine, self.layout, mine, self.orgs)
 
-    def expected(self, inputs: list[Table]) -> list[int]:
+    def expected(self, inputs: list[Table], opened: Sequence[int] | None = None) -> list[int]:
         """The packed outputs, from the plaintext totals of the union of every org's rows."""
         target = [v for t in inputs for v in t.columns[self.target]]
         columns = [[v for t in inputs for v in t.columns[c.name]] for c in self.attributes]

@@ -16,6 +16,7 @@ from chainmpc.jobs.id3 import Id3Job
 from chainmpc.jobs.kmeans import KMeansJob
 from chainmpc.jobs.linear_svm import LinearSvmJob
 from chainmpc.jobs.naive_bayes import NaiveBayesJob
+from chainmpc.jobs.random_forest import RandomForestJob
 from chainmpc.jobs.spec import load_spec
 from chainmpc.jobs.stats import StatsJob
 from chainmpc.jobs.sum_product import SumProductJob
@@ -25,6 +26,7 @@ KINDS: dict[str, type] = {
     "stats": StatsJob,
     "naive-bayes": NaiveBayesJob,
     "id3": Id3Job,
+    "random-forest": RandomForestJob,
     "kmeans": KMeansJob,
     "linear-svm": LinearSvmJob,
 }

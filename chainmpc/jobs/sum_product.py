@@ -7,6 +7,7 @@ Each org's CSV holds one row of one ``int`` column (within int32); the session r
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import reduce
 from operator import mul
@@ -130,7 +131,7 @@ class SumProductJob:
         """``{"sum": s, "product": p}`` from the opened ``[sum, product]``."""
         return {"sum": opened[0], "product": opened[1]}
 
-    def expected(self, inputs: list[int]) -> list[int]:
+    def expected(self, inputs: list[int], opened: Sequence[int] | None = None) -> list[int]:
         """The plaintext answer (for runs that hold every input, to check against)."""
         return [sum(inputs), reduce(mul, inputs, 1)]
 

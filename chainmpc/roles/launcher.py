@@ -86,7 +86,7 @@ class Outcome:
     manager: str
     session: int
     inputs: list[Any]  # every org's input (this process plays them all); never printed
-    expected: list[int]
+    expected: list[int] | None  # the plaintext outputs; None until a seeded kind has its seed
     result: list[int] | None = None
     abort: AbortInfo | None = None
     message: str = ""
@@ -320,7 +320,7 @@ class Run:
             self.sessions.address,
             self.session,
             self.inputs,
-            self.job.expected(self.inputs),
+            None,
         )
         self.progress(
             f"session {self.session} opened on consortium {self.consortium.address} "
@@ -334,6 +334,8 @@ class Run:
             outcome.abort = self.sessions.abort_info(self.session)
             names = {o.account.address: o.name for o in self.orgs}
             outcome.message = explain_abort(outcome.abort, names)
+        # A kind drawing public randomness in the session checks against its recorded draw.
+        outcome.expected = self.job.expected(self.inputs, outcome.result)
         outcome.errors = self.errors
         auditor = Auditor(self.w3, self.consortium.address)
         outcome.audit = self._phase(

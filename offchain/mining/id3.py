@@ -50,12 +50,14 @@ class TreeTooLarge(ProtocolAbort):
 @dataclass(frozen=True)
 class Id3Layout:
     """What is public: the rules, ``width`` (bits of each org's counts: ``[0, 2^width)``),
-    ``orgs`` and ``max_nodes`` (the budget)."""
+    ``orgs``, ``max_nodes`` (the budget) and ``least_score_bits``: comparisons of scores are at
+    least this wide (a forest's trees share one width, so one dry run counts them all)."""
 
     rules: TreeRules
     width: int
     orgs: int
     max_nodes: int
+    least_score_bits: int = 0
 
     @property
     def attrs(self) -> int:
@@ -94,7 +96,7 @@ class Id3Layout:
         q = sorted((-(-(n + m) // m)) ** m for m in self.rules.values)
         q1 = q[-1]
         q2 = q[-2] if len(q) > 1 else q1
-        return (n * q1 * q2).bit_length() + 2
+        return max((n * q1 * q2).bit_length() + 2, self.least_score_bits)
 
 
 def node_counts(
