@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -120,10 +121,27 @@ class SeedShareTamper(Engine):
         return super().open(*shared, label=label)
 
 
+class Recorder(Engine):
+    """Org 0, honest, records every opening (its label) and every input it takes part in."""
+
+    labels: ClassVar[list[str]] = []
+
+    def open(self, *shared: Shared, label: str) -> list[Vec]:
+        self.labels.append(label)
+        return super().open(*shared, label=label)
+
+    def input(self, values: Vec | None, owner: int, count: int) -> object:
+        self.labels.append(f"input/{owner}")
+        return super().input(values, owner, count)
+
+
 def test_a_tampered_opening_of_the_seed_is_caught_before_any_tree(tmp_path: Path) -> None:
     job = job_for(tmp_path, "tennis", trees=1, max_features=1, max_rows=7, max_nodes=4)
+    Recorder.labels.clear()
     with pytest.raises(ProtocolAbort, match="MAC check failed"):
-        run_secure(job, M127, engines={2: SeedShareTamper})
+        run_secure(job, M127, engines={0: Recorder, 2: SeedShareTamper})
+    after = Recorder.labels[Recorder.labels.index("random-forest/seed") + 1 :]
+    assert not any(label.startswith("input/") for label in after)  # no tree's counts input
 
 
 def test_the_draws_are_fixed_by_the_seed_and_bootstrap_keeps_each_org_s_size() -> None:
