@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine with Python 3.11+ and Node 20:
-# installs the Python and npm packages, lints, runs pytest (which starts and stops the
+# installs the Python and npm packages, lints, runs slither on the contracts (its own
+# virtualenv, scripts/slither.sh), runs pytest (which starts and stops the
 # ganache node its integration tests need), then the mutation check: every security check
 # removed in turn must make its tests fail (scripts/mutation_check.py).
 set -euo pipefail
@@ -13,6 +14,7 @@ npm ci --no-audit --no-fund --loglevel=error
 "$PY" -m ruff check .
 "$PY" -m ruff format --check offchain onchain chainmpc scripts
 "$PY" -m onchain.compile --check
+PYTHON="$PY" ./scripts/slither.sh 2>&1 | grep -v "^WARNING: Location"  # static analysis: no unexplained finding
 
 set +e
 "$PY" -m pytest -q "$@"

@@ -76,6 +76,9 @@ interface IConsortium {
     /// @notice The smallest modulus `allowModulus` accepts (a field below 2^64 leaves no room
     /// for 40-bit statistical masking of comparisons).
     /// @return 2^64.
+    // The getter of a public constant, named as the constant is (Solidity's style for
+    // constants): slither's mixedCase rule is for functions written as functions.
+    // slither-disable-next-line naming-convention
     function MIN_MODULUS() external view returns (uint256);
 
     /// @notice Whether `account` is a registered organisation.

@@ -179,14 +179,23 @@ interface ISessionManager {
 
     /// @notice The most output values a session may have.
     /// @return 64.
+    // The getter of a public constant, named as the constant is (Solidity's style for
+    // constants): slither's mixedCase rule is for functions written as functions.
+    // slither-disable-next-line naming-convention
     function MAX_OUTPUTS() external view returns (uint32);
 
     /// @notice The most participants a session may have.
     /// @return 32.
+    // The getter of a public constant, named as the constant is (Solidity's style for
+    // constants): slither's mixedCase rule is for functions written as functions.
+    // slither-disable-next-line naming-convention
     function MAX_PARTICIPANTS() external view returns (uint256);
 
     /// @notice The longest a session may run: its deadline is at most this far after opening.
     /// @return 7 days, in seconds.
+    // The getter of a public constant, named as the constant is (Solidity's style for
+    // constants): slither's mixedCase rule is for functions written as functions.
+    // slither-disable-next-line naming-convention
     function MAX_SESSION_DURATION() external view returns (uint64);
 
     /// @notice The consortium registry whose orgs take part in sessions.
