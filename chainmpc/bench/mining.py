@@ -9,7 +9,8 @@ For each :class:`Case` (an algorithm, a dataset, the job's parameters):
   dataset's, so a test row is always encodable;
 * the training rows are shuffled (same seed) and split into contiguous blocks, one CSV per org;
 * **plain**: the kind's plaintext reference on the union of the orgs' rows (``job.expected``,
-  i.e. ``plain_naive_bayes`` or ``plain_id3``), turned into the model by ``job.result``;
+  i.e. ``plain_naive_bayes``, ``plain_id3`` or ``plain_forest``, the forest from the seed the
+  session drew), turned into the model by ``job.result``;
 * **MPC**: a whole session through the in-process launcher on the given chain (deploy, open,
   preprocess, sacrifice, input, compute, MAC checks, output, audit), its model from the
   opened, MAC-checked outputs;
@@ -85,6 +86,19 @@ CASES: tuple[Case, ...] = (
         "id3",
         "car",
         {"target": "class", "max_depth": 2, "max_rows": 511, "max_nodes": 21},
+    ),  # fmt: skip
+    Case(
+        "random-forest",
+        "random-forest",
+        "car",
+        {
+            "target": "class",
+            "trees": 5,
+            "max_features": 3,
+            "max_depth": 2,
+            "max_rows": 511,
+            "max_nodes": 21,
+        },
     ),  # fmt: skip
 )
 
@@ -222,10 +236,6 @@ def measure(
     tables = [job.load_input(k) for k in range(job.orgs)]
     target = str(case.params["target"])
 
-    start = time.perf_counter()
-    plain_model = job.result(job.expected(tables))["model"]
-    seconds_plain = time.perf_counter() - start
-
     stats: dict[int, TransportStats] = {}
     with tempfile.TemporaryDirectory(prefix="chainmpc-bench-") as workdir:
         outcome = run_session(chain, job, counting(roles or Roles(), stats), Path(workdir),
@@ -235,6 +245,15 @@ def measure(
         raise BenchError(f"{where}: session {outcome.session} aborted ({outcome.message})")
     if outcome.audit is None or not outcome.audit.passed:
         raise BenchError(f"{where}: the audit of session {outcome.session} failed")
+
+    # After the session: a kind that draws its randomness jointly (random-forest) trains in the
+    # clear from the seed the session recorded; the others ignore the outputs.
+    start = time.perf_counter()
+    plain = job.expected(tables, outcome.result)
+    if plain is None:
+        raise BenchError(f"{where}: no plaintext model to compare")
+    plain_model = job.result(plain)["model"]
+    seconds_plain = time.perf_counter() - start
     mpc_model = job.result(outcome.result)["model"]
     return Measurement(
         case.algorithm,
