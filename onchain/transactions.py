@@ -185,6 +185,14 @@ def call(fn: ContractFunction, abi: list[dict[str, Any]], block: int | None = No
         raise exc.about(f"reading {fn.fn_name}") from None
 
 
+def gas_limit(estimate: int, extra_gas: int = 0) -> int:
+    """The gas limit a transaction estimated at ``estimate`` carries. Estimated on the state
+    before other accounts' pending transactions: the last org to accept (or commit, or
+    reveal) also moves the session on, which costs more gas; ``extra_gas`` covers a step
+    whose cost then grows with the session."""
+    return estimate * 5 // 4 + GAS_MARGIN + extra_gas
+
+
 class Sender:
     """Sends contract calls from one locally held account.
 
@@ -237,9 +245,7 @@ class Sender:
         grows with the session (it is a limit: only the gas used is paid)."""
         label = f"{fn.fn_name} by {self.name}"
         tx = self._built(lambda: fn.build_transaction(self._params()), label, abi)
-        # Estimated on the state before other accounts' pending transactions: the last org to
-        # accept (or commit, or reveal) also moves the session on, which costs more gas.
-        tx["gas"] = tx["gas"] * 5 // 4 + GAS_MARGIN + extra_gas
+        tx["gas"] = gas_limit(tx["gas"], extra_gas)
         return self._send(tx, fn.fn_name)
 
     def deploy(self, abi: list[dict[str, Any]], bytecode: str, *args: Any) -> str:

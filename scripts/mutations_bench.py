@@ -29,6 +29,9 @@ BENCH_MUTATIONS: list[Mutation] = [
         "onchain/clients.py",
         "FINALISE_GAS = 64 * 3_000",
         "FINALISE_GAS = 0",
-        (BENCH + "test_a_session_revealing_many_outputs_finalises",),
+        (
+            "tests/contracts/test_gas_and_clients.py::"
+            "test_a_final_reveal_estimated_before_the_others_were_mined_still_finalises",
+        ),
     ),
 ]

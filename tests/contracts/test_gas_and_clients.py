@@ -8,9 +8,10 @@ from __future__ import annotations
 import pytest
 from eth_utils import keccak
 
-from onchain.clients import AbortClaim, AbortReason, State
+from onchain.clients import FINALISE_GAS, AbortClaim, AbortReason, State
 from onchain.commitments import session_params_hash
-from tests.helpers.chain import JOB, P127, ZERO_ADDRESS, Chain, Run, run3
+from onchain.transactions import gas_limit
+from tests.helpers.chain import JOB, P127, ZERO_ADDRESS, Chain, Run, run3, zero_sum
 
 # ============================================================================= gas
 
@@ -134,3 +135,25 @@ def test_clients_drive_a_session() -> None:
         AbortReason.PARTICIPANT_ABORT, parts[1], ZERO_ADDRESS, 0, AbortClaim.MATERIAL_REJECTED
     )
     assert sessions.session(sid).state == State.ABORTED
+
+
+def test_a_final_reveal_estimated_before_the_others_were_mined_still_finalises(
+    chain: Chain,
+) -> None:
+    """The last org's ``revealSigma`` of the final checkpoint emits every output. Its gas is
+    estimated before the other orgs' reveals are mined, when it is not yet the last and costs
+    little: the limit the client gives it (``FINALISE_GAS`` on top) must still finalise a
+    session of the most outputs, whatever the order the reveals are mined in."""
+    run = Run(chain, chain.orgs[:3], output_length=64)
+    run.to_output_revealed(list(range(64)))
+    sigmas = zero_sum(3, run.modulus)
+    salts, _ = run.commit_checkpoint(sigmas)
+    last = run.parts[2]
+    final = run.sm.functions.revealSigma(run.sid, sigmas[2], salts[2])
+    early = final.estimate_gas({"from": last})  # the others' reveals not yet mined
+    for org, sigma, salt in zip(run.parts[:2], sigmas[:2], salts[:2], strict=True):
+        chain.send(run.sm.functions.revealSigma(run.sid, sigma, salt), org)
+    tx = final.transact({"from": last, "gas": gas_limit(early, FINALISE_GAS)})
+    receipt = chain.w3.eth.wait_for_transaction_receipt(tx)
+    assert receipt["status"] == 1 and run.state() == State.FINALISED
+    assert run.sm.functions.getResult(run.sid).call() == list(range(64))
