@@ -29,6 +29,8 @@ from offchain.sectypes.array import reveal
 from tests.helpers.datasets import categorical_job, categorical_rows
 from tests.helpers.harness import BN254, M127, MASK_SEED, chain_checkpoint, run_parties
 
+EXAMPLE = Path(__file__).parents[3] / "examples" / "tennis-forest.toml"
+
 
 def job_for(tmp_path: Path, dataset: str, **params: object) -> RandomForestJob:
     header, _ = categorical_rows(dataset)
@@ -184,9 +186,10 @@ def test_bad_parameters_are_refused_naming_the_key(
         load_job(categorical_job(tmp_path, "tennis", "random-forest", params))
 
 
-def test_chainmpc_run_records_the_seed_and_the_forest_and_predict_votes(tmp_path: Path) -> None:
-    params = {"target": "Play", "trees": 3, "max_features": 2, "max_nodes": 13, "max_rows": 7}
-    path = categorical_job(tmp_path / "job", "tennis", "random-forest", params)
+def test_the_example_runs_records_the_seed_and_the_forest_and_predict_votes(
+    tmp_path: Path,
+) -> None:
+    path = EXAMPLE  # the README's worked example
     out = tmp_path / "out"
     env = dict(os.environ)
     proc = subprocess.run(
@@ -204,7 +207,7 @@ def test_chainmpc_run_records_the_seed_and_the_forest_and_predict_votes(tmp_path
     job = load_job(path)
     tables = [job.load_input(k) for k in range(job.orgs)]
     assert [job.to_json(t) for t in _widened(job, tables, int(model["seed"]))] == model["forest"]
-    data = tmp_path / "job" / "org0.csv"
+    data = path.parent / "tennis-forest" / "org0.csv"
     proc = subprocess.run(
         [sys.executable, "-m", "chainmpc", "predict", "--model", str(out / "result.json"),
          "--data", str(data)],
