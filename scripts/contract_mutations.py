@@ -45,6 +45,10 @@ _TEST_FILE = {
 }
 
 
+#: The stateful property test of SessionManager (tests/contracts/test_stateful.py).
+STATEFUL = ("tests/contracts/test_stateful.py::TestSessionManager",)
+
+
 def _t(*names: str) -> tuple[str, ...]:
     """The node ids of the named tests, wherever under tests/contracts/ each one lives."""
     return tuple(f"tests/contracts/{_TEST_FILE[name.split('[')[0]]}::{name}" for name in names)
@@ -323,6 +327,27 @@ CONTRACT_MUTATIONS: list[Mutation] = [
         'if (claim == AbortClaim.None) revert EmptyField("claim");',
         "",
         _t("test_participant_abort_needs_a_claim"),
+    ),
+    # -- caught by the stateful property test (its invariants 1, 2 and 3)
+    Mutation(
+        "contract: checkpoint passes whatever the sigmas sum to (stateful)",
+        SM,
+        "if (sum != 0) {",
+        "if (false) {",
+        STATEFUL,
+    ),
+    Mutation(
+        "contract: a result before Finalised (stateful)",
+        SM,
+        "if (s.state != State.Finalised) return new uint256[](0);",
+        "if (s.state == State.Aborted) return new uint256[](0);",
+        STATEFUL,
+    ),
+    Mutation(
+        "contract: commitInput by a non-participant (stateful)",
+        SM,
+        *_no_participant_check("if (s.state != State.Preprocessed)"),
+        STATEFUL,
     ),
     # -- Consortium
     Mutation(
