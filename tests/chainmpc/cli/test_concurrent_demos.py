@@ -15,7 +15,7 @@ pytestmark = pytest.mark.ganache
 def test_three_demos_started_together_on_one_node_all_succeed(ganache_url: str) -> None:
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "chainmpc", "demo", "--rpc", ganache_url],
+            [sys.executable, "-m", "chainmpc", "demo", "--orgs", "2", "--rpc", ganache_url],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
