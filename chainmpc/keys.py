@@ -161,6 +161,20 @@ def new_keys(
     return keys
 
 
+def rotated_keys(path: Path, passphrase: str) -> tuple[KeyPair, Path]:
+    """The key file's account with a fresh X25519 key, written (same passphrase, same
+    strength) to a new file beside it, ``<name>.rotating``: the caller publishes the new public
+    key on-chain, then moves that file over ``path`` (or deletes it if publishing failed), so
+    the registered key and the key on disk never disagree for longer than one transaction."""
+    old = load_keys(path, passphrase)
+    opslimit = _read(path)["box"]["opslimit"]
+    strength = next((name for name, (_, ops, _) in STRENGTHS.items() if ops == opslimit), None)
+    pending = path.with_name(path.name + ".rotating")
+    keys = KeyPair(old.account, PrivateKey.generate())
+    new_keys(pending, passphrase, strength=strength or "moderate", keys=keys)
+    return keys, pending
+
+
 def public_keys(path: Path) -> tuple[str, bytes]:
     """The key file's ``(address, encryption public key)``, read without the passphrase (to
     register an org, or show what a file holds). Not authenticated: :func:`load_keys` is what

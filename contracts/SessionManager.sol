@@ -49,7 +49,9 @@ import {EmptyField, InvalidModulus, UnknownOrg, ZeroAddress} from "./utils/Error
 ///   `revealOutput` with another length than the session's outputLength reverts
 ///   `LengthMismatch(outputLength, length)`.
 ///   Checks run in this order: session exists, is not closed, deadline not passed, caller's role,
-///   state, phase, not yet submitted, arguments. `openSession` checks, in order: caller,
+///   state, phase, not yet submitted, arguments; the caller's role is checked against the
+///   registry at every call, so an org (or the service) offboarded mid-session cannot act in it
+///   (`UnknownOrg`, `NotAService`). `openSession` checks, in order: caller,
 ///   participants (count, then each registered and distinct), modulus (odd and at least 3, then
 ///   allow-listed), preprocessing service
 ///   (nonzero, not a participant, registered), deadline, output length.
@@ -211,6 +213,7 @@ contract SessionManager is ISessionManager {
     ) external {
         Session storage s = _live(sessionId);
         if (msg.sender != s.preprocessor) revert NotPreprocessor(msg.sender);
+        if (!consortium.isService(msg.sender)) revert NotAService(msg.sender);
         if (s.state != State.Accepted) revert WrongState(State.Accepted, s.state);
         address[] storage parts = s.participants;
         uint256 n = parts.length;
@@ -536,8 +539,11 @@ contract SessionManager is ISessionManager {
         if (block.timestamp > s.deadline) revert DeadlinePassed(sessionId, s.deadline);
     }
 
+    /// @dev A participant of the session that is still an org: one offboarded mid-session
+    /// cannot act in it (the others abort the session, or it expires).
     function _requireParticipant(uint256 sessionId) private view {
         if (!_isParticipant[sessionId][msg.sender]) revert NotParticipant(msg.sender);
+        if (!consortium.isOrg(msg.sender)) revert UnknownOrg(msg.sender);
     }
 
     function _closed(State state) private pure returns (bool) {

@@ -165,10 +165,40 @@ class ConsortiumClient:
         return call(self.contract.functions.isOrg(address), self.abi, block)
 
     def orgs(self) -> dict[str, str]:
-        """Every registered org: name -> address."""
+        """Every current org (offboarded ones left out): name -> address."""
         fn = self.contract.functions
         addresses = [call(fn.orgAt(i), self.abi) for i in range(call(fn.orgCount(), self.abi))]
-        return {self.org_info(a)[0]: a for a in addresses}
+        return {self.org_info(a)[0]: a for a in addresses if self.is_org(a)}
+
+    def is_retired(self, address: str) -> bool:
+        """Whether ``address`` was offboarded (it can never be registered again)."""
+        return call(self.contract.functions.isRetired(address), self.abi)
+
+    def offboard(self, admin: Sender, account: str) -> None:
+        """Revoke ``account``'s member role (org, auditor or service) and retire it; an org
+        offboarded mid-session can no longer act in it."""
+        admin.transact(self.contract.functions.offboard(account), self.abi)
+
+    def rotate_encryption_key(self, org: Sender, key: bytes) -> None:
+        """Publish ``org``'s new X25519 public key (material dealt from now on is sealed to it)."""
+        org.transact(self.contract.functions.rotateEncryptionKey(key), self.abi)
+
+    def set_endpoint(self, org: Sender, endpoint: str) -> None:
+        """Move ``org``'s peer endpoint (peers read it when a session starts)."""
+        org.transact(self.contract.functions.setEndpoint(endpoint), self.abi)
+
+    def begin_admin_transfer(self, admin: Sender, new_admin: str) -> None:
+        """Step one of the admin handover: name ``new_admin`` (OpenZeppelin's
+        ``beginDefaultAdminTransfer``); it may accept once the registry's delay has passed."""
+        admin.transact(self.contract.functions.beginDefaultAdminTransfer(new_admin), self.abi)
+
+    def accept_admin_transfer(self, new_admin: Sender) -> None:
+        """Step two: the named account takes the admin role (after the delay)."""
+        new_admin.transact(self.contract.functions.acceptDefaultAdminTransfer(), self.abi)
+
+    def pending_admin(self) -> tuple[str, int]:
+        """``(named account, earliest acceptance time)``; the zero address when none is named."""
+        return tuple(call(self.contract.functions.pendingDefaultAdmin(), self.abi))  # type: ignore[return-value]
 
     def org_info(self, address: str, block: int | None = None) -> tuple[str, bytes, str]:
         """``(name, encryption key, endpoint)`` of a registered org (at ``block``: then)."""

@@ -200,6 +200,8 @@ def compile_contracts(contracts_dir: Path = CONTRACTS_DIR) -> dict[str, dict[str
 
     artifacts: dict[str, dict[str, Any]] = {}
     for source in sorted(output.get("contracts", {})):
+        if not source.startswith("contracts/"):
+            continue  # an imported package's unit (OpenZeppelin): compiled in, not deployed
         for name, data in sorted(output["contracts"][source].items()):
             if name in artifacts:
                 raise CompileError(f"contract name {name!r} is defined more than once ({source})")

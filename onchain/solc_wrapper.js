@@ -130,8 +130,10 @@ function main() {
 
   // An import not among the sources (for example a subfolder file a caller left out) is read
   // from --base-path or the working directory, then from the repository root, where the
-  // source unit names (`contracts/...`) start.
-  const importRoots = [opts.basePath || process.cwd(), path.join(__dirname, '..')];
+  // source unit names (`contracts/...`) start, then from its node_modules (package imports
+  // such as `@openzeppelin/contracts/...`, pinned in package.json).
+  const repoRoot = path.join(__dirname, '..');
+  const importRoots = [opts.basePath || process.cwd(), repoRoot, path.join(repoRoot, 'node_modules')];
   const findImports = (importPath) => {
     for (const root of importRoots) {
       const file = path.isAbsolute(importPath) ? importPath : path.resolve(root, importPath);

@@ -9,6 +9,13 @@ RECEIPTS = "tests/chainmpc/cli/test_audit_receipts.py::"
 AUDIT_MUTATIONS: list[Mutation] = [
     # -- the auditor -----------------------------------------------------------------------
     Mutation(
+        "audit: membership judged now, not when the session was opened",
+        "onchain/audit/__init__.py",
+        "if not self.consortium.is_org(a, at)]",
+        "if not self.consortium.is_org(a)]",
+        ("tests/chainmpc/cli/test_member.py",),
+    ),
+    Mutation(
         "audit: output length not compared with the job's",
         "onchain/audit/params.py",
         'a["outputLength"] == output_length,',

@@ -28,6 +28,7 @@ from chainmpc.cli.common import fail
 from chainmpc.cli.consortium import deploy_cmd, preprocess
 from chainmpc.cli.demo import demo
 from chainmpc.cli.keys import keys_group
+from chainmpc.cli.member import member_group
 from chainmpc.cli.peer import peer
 from chainmpc.cli.predict import predict_cmd
 from chainmpc.cli.run import job_group, jobs, run
@@ -82,6 +83,7 @@ for _command in (
     describe_job,
     keys_group,
     session_group,
+    member_group,
     peer,
     predict_cmd,
     bench_group,

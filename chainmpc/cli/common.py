@@ -7,6 +7,7 @@ import re
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, NoReturn
@@ -104,16 +105,20 @@ def chain_reason(exc: BaseException) -> str:
     return reason.splitlines()[0] if reason else type(exc).__name__
 
 
-def connect_or_fail(rpc: str | None, funder_key: str | None = None) -> Chain:
+def connect_or_fail(
+    rpc: str | None,
+    funder_key: str | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Chain:
     """The chain at ``rpc`` (embedded if ``None``), or the one-line reason it is unusable;
     ``funder_key`` is the paying account (else the default funder, see ``connect``). While
     the node is retried, what is awaited goes to stderr, so a wait is never silent; a node
     that stays away ends in one ``error:`` line naming it and the method (the group's handler
-    of ``OnchainError``)."""
+    of ``OnchainError``). ``progress`` takes those notices instead (a peer's log)."""
     try:
         return connect(
             rpc,
-            progress=lambda m: err.print(f"[yellow]waiting:[/] {escape(m)}"),
+            progress=progress or (lambda m: err.print(f"[yellow]waiting:[/] {escape(m)}")),
             funder_key=funder_key,
         )
     except ChainError as exc:
@@ -245,13 +250,19 @@ def load_deployment(path: Path) -> DeploymentRecord:
         fail(f"--deployment {exc}")
 
 
-def deployment_chain(record: DeploymentRecord, rpc: str | None, keys: KeyPair | None) -> Chain:
+def deployment_chain(
+    record: DeploymentRecord,
+    rpc: str | None,
+    keys: KeyPair | None,
+    progress: Callable[[str], None] | None = None,
+) -> Chain:
     """The node at ``rpc`` (else the one in the deployment file), checked to be on the
-    deployment's chain; the role's own account pays for its transactions."""
+    deployment's chain; the role's own account pays for its transactions. ``progress``: see
+    :func:`connect_or_fail`."""
     url = rpc or record.rpc
     if url is None:
         fail("--rpc: the deployment file names no node; give --rpc URL")
-    chain = connect_or_fail(url, keys.account.key.hex() if keys else None)
+    chain = connect_or_fail(url, keys.account.key.hex() if keys else None, progress)
     if chain.w3.eth.chain_id != record.chain_id:
         fail(
             f"--rpc {url}: chain id {chain.w3.eth.chain_id}, the deployment's is {record.chain_id}"

@@ -44,6 +44,9 @@ from onchain.transactions import Sender, TransactionError, TxLog
 #: registering about 0.1M per org). The service checks its own balance before dealing.
 DEPLOY_GAS = 5_000_000
 REGISTER_GAS = 150_000
+#: The default admin-handover delay: a day, so a stolen admin key cannot hand the role over
+#: before the consortium notices the pending transfer (and the admin cancels it).
+ADMIN_DELAY = 86_400
 
 
 @click.command("deploy")
@@ -71,9 +74,17 @@ REGISTER_GAS = 150_000
     help="With --consortium: top up each org and the service to ETH ether from the admin "
     "(a development chain; a real consortium funds its accounts itself).",
 )
+@click.option(
+    "--admin-delay",
+    type=click.IntRange(min=0, max=2**48 - 1),
+    default=ADMIN_DELAY,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long a named next admin waits before `member accept-admin` can take the role.",
+)
 def deploy_cmd(
     rpc: str, plan_file: Path | None, key_file: Path | None, passphrase_file: Path | None,
-    out: Path, fund: float,
+    out: Path, fund: float, admin_delay: int,
 ) -> None:  # fmt: skip
     """Deploy the consortium registry and session manager; print their addresses.
 
@@ -95,7 +106,7 @@ def deploy_cmd(
     admin = Sender(chain.w3, chain.funder, TxLog(), "admin")
     try:
         block = chain.w3.eth.block_number
-        d = deploy(admin)
+        d = deploy(admin, admin_delay)
         if plan is not None:
             register(admin, d.consortium, plan)
             target = Web3.to_wei(fund, "ether")

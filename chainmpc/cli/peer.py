@@ -9,6 +9,7 @@ from contextlib import nullcontext
 from pathlib import Path
 
 import click
+from rich.markup import escape
 
 from chainmpc.cli.common import (
     FILE_ARG,
@@ -17,6 +18,7 @@ from chainmpc.cli.common import (
     deployment_chain,
     deployment_option,
     deployment_rpc_option,
+    err,
     fail,
     load_deployment,
     writable_dir,
@@ -98,7 +100,15 @@ def peer(
         job = load_job(job_file)
     except InputError as exc:
         fail(f"--job {exc}")
-    chain = deployment_chain(record, rpc, keys)
+    log: Log | None = None
+
+    def waiting(message: str) -> None:  # a node retry: in the peer's own log once it has one
+        if log is None:
+            err.print(f"[yellow]waiting:[/] {escape(message)}")
+        else:
+            log.say(f"waiting: {message}")
+
+    chain = deployment_chain(record, rpc, keys, waiting)
     try:
         member = Member(chain.w3, record, keys, job)
     except ParameterError as exc:

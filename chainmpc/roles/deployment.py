@@ -34,10 +34,12 @@ class Deployment:
     sessions: SessionClient
 
 
-def deploy(admin: Sender) -> Deployment:
-    """Deploy the registry and the session manager, link them, allow the known primes."""
+def deploy(admin: Sender, admin_delay: int = 0) -> Deployment:
+    """Deploy the registry and the session manager, link them, allow the known primes.
+    ``admin_delay``: seconds a named next admin waits before taking the role (0 suits a
+    throwaway chain; ``chainmpc deploy`` defaults to a day)."""
     w3 = admin.w3
-    consortium = ConsortiumClient(w3, deploy_contract(admin, "Consortium"))
+    consortium = ConsortiumClient(w3, deploy_contract(admin, "Consortium", admin_delay))
     sessions = SessionClient(w3, deploy_contract(admin, "SessionManager", consortium.address))
     consortium.set_session_manager(admin, sessions.address)
     for p in sorted(KNOWN_PRIMES):

@@ -85,10 +85,14 @@ class Auditor:
                 "the job: without a job file, the job hash, the output length and the material "
                 "counts are not checked against what the orgs were to compute"
             )
-        unregistered = [a for a in parts if not self.consortium.is_org(a)]
+        # Membership when the session was opened: an org offboarded since does not make a
+        # past session's record wrong (the contract refuses it every later step).
+        (opened,) = ev("SessionOpened") or [None]
+        at = opened["blockNumber"] if opened else None
+        unregistered = [a for a in parts if not self.consortium.is_org(a, at)]
         add(
             Check(
-                "participants registered",
+                "participants registered at opening",
                 not unregistered,
                 f"{len(parts)} orgs" if not unregistered else f"not registered: {unregistered}",
             )

@@ -39,8 +39,8 @@ def test_gas_of_session_setup(chain: Chain, n_orgs: int) -> None:
     """Opening, accepting and committing preprocessing cost gas linear in the participants and
     nothing per material item (counts go to an event). Measured on the embedded chain, for the
     first session of a deployment (run with ``-s`` to see the figures): n=3 opens for ~344k,
-    accepts for ~63k each (~65k for the last, which changes the state), commits preprocessing
-    for ~121k."""
+    accepts for ~69k each (~71k for the last, which changes the state; ~6k of each is the
+    registry call that checks the caller is still an org), commits preprocessing for ~121k."""
     run = Run(chain, chain.orgs[:n_orgs])
     opened = run.open()["gasUsed"]
     accepts = [r["gasUsed"] for r in run.accept()]
@@ -49,7 +49,7 @@ def test_gas_of_session_setup(chain: Chain, n_orgs: int) -> None:
         f"gas n={n_orgs}: openSession {opened}, acceptSession {accepts}, commitPreprocessing {pre}"
     )
     assert opened < 210_000 + 50_000 * n_orgs
-    assert max(accepts) < 70_000
+    assert max(accepts) < 76_000
     assert pre < 40_000 + 30_000 * n_orgs
     # more material counts cost calldata and log data only
     run2 = Run(chain, chain.orgs[:n_orgs]).to_accepted()
@@ -91,7 +91,7 @@ def test_clients_drive_a_session() -> None:
 
     orgs = [fresh(f"org{i}") for i in range(3)]
     service = fresh("service")
-    reg = ConsortiumClient(w3, deploy_contract(admin, "Consortium"))
+    reg = ConsortiumClient(w3, deploy_contract(admin, "Consortium", 0))
     sessions = SessionClient(w3, deploy_contract(admin, "SessionManager", reg.address))
     for i, org in enumerate(orgs):
         reg.register_org(admin, org.address, f"org{i}", keccak(text=str(i)), f"h:{i}")

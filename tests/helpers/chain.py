@@ -217,7 +217,7 @@ def deploy_chain() -> Chain:
     w3 = Web3(EthereumTesterProvider())
     accounts = [to_checksum_address(a) for a in w3.eth.accounts]
     admin, org_a, org_b, org_c, org_d, auditor, preprocessor, outsider, unregistered = accounts[:9]
-    consortium = deploy_contract(w3, "Consortium", admin)
+    consortium = deploy_contract(w3, "Consortium", admin, 0)
     manager = deploy_contract(w3, "SessionManager", admin, consortium.address)
     orgs = [org_a, org_b, org_c, org_d]
     for i, org in enumerate(orgs):

@@ -51,7 +51,7 @@ def nonce(chain: Chain, address: str) -> int:
 def test_a_dead_node_is_a_chain_error_naming_it_and_the_method_never_a_revert(node) -> None:
     chain = connect(node.url, patience=QUICK)
     admin = funder_sender(chain, "admin")
-    consortium = ConsortiumClient(chain.w3, deploy_contract(admin, "Consortium"))
+    consortium = ConsortiumClient(chain.w3, deploy_contract(admin, "Consortium", 0))
     node.stop()
 
     with pytest.raises(ChainError) as read:
