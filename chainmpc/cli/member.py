@@ -26,6 +26,7 @@ from chainmpc.cli.common import (
 from chainmpc.cli.keys import key_options, open_keys, read_passphrase
 from chainmpc.exceptions import InputError
 from chainmpc.keys import KeyPair, rotated_keys
+from chainmpc.roles.deployment import checked_endpoint
 from onchain.clients import ConsortiumClient
 from onchain.transactions import Sender, TxLog
 
@@ -105,9 +106,10 @@ def set_endpoint_cmd(
     rpc: str | None,
 ) -> None:  # fmt: skip
     """Move the org's peer endpoint; the other peers read it when a session starts."""
-    host, sep, port = endpoint.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        fail(f"--endpoint {endpoint!r}: expected HOST:PORT with a port in 1-65535")
+    try:
+        checked_endpoint(endpoint, "--endpoint")
+    except InputError as exc:
+        fail(str(exc))
     registry, org = _registry(deployment_file, rpc, open_keys(key_file, passphrase_file))
     try:
         registry.set_endpoint(org, endpoint)

@@ -109,7 +109,7 @@ class DeploymentRecord:
                 raise InputError(f"{path}: {name}: missing or not a {kind.__name__}")
         for name in ("consortium", "manager"):
             _address(doc[name], f"{path}: {name}")
-        _endpoint(doc["service_endpoint"], f"{path}: service_endpoint")
+        checked_endpoint(doc["service_endpoint"], f"{path}: service_endpoint")
         # Files from before the block was recorded stay readable: no block means 0.
         block = doc.get("block", 0)
         if isinstance(block, bool) or not isinstance(block, int) or block < 0:
@@ -142,7 +142,7 @@ def load_consortium(path: Path) -> ConsortiumPlan:
                 name,
                 _address(_string(entry, "address", at), f"{at}.address"),
                 bytes.fromhex(key),
-                _endpoint(_string(entry, "endpoint", at), f"{at}.endpoint"),
+                checked_endpoint(_string(entry, "endpoint", at), f"{at}.endpoint"),
             )
         )
     service = doc.get("service")
@@ -156,7 +156,9 @@ def load_consortium(path: Path) -> ConsortiumPlan:
         [_address(a, f"{where}: auditors.addresses") for a in auditors],
         _address(_string(service, "address", f"{where}: service"), f"{where}: service.address"),
         str(service.get("name", "dealer")),
-        _endpoint(_string(service, "endpoint", f"{where}: service"), f"{where}: service.endpoint"),
+        checked_endpoint(
+            _string(service, "endpoint", f"{where}: service"), f"{where}: service.endpoint"
+        ),
     )
 
 
@@ -182,7 +184,8 @@ def _address(value: Any, at: str) -> str:
     return Web3.to_checksum_address(value)
 
 
-def _endpoint(value: str, at: str) -> str:
+def checked_endpoint(value: str, at: str) -> str:
+    """``value`` if it is ``host:port`` with a port in 1..65535; else an error naming ``at``."""
     host, _, port = value.rpartition(":")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise InputError(f"{at}: {value!r} is not host:port")

@@ -45,15 +45,15 @@ def test_rotation_then_offboarding_then_the_admin_handover(c: Consortium, tmp_pa
     assert code == 0, out
     assert registry.org_info(c.address("bank-c"))[2] == endpoint
     code, out = member(c, "set-endpoint", "--key", str(c.keys["bank-c"]), "--endpoint", "nowhere")
-    assert code == 2 or (code == 1 and "expected HOST:PORT" in out), out
+    assert code == 1 and "is not host:port" in out, out
 
-    # The next session: the service seals bank-b's material to its new key, bank-c listens at
-    # its new endpoint, and every org gets the answer.
+    # The next session: the service seals bank-b's material to its new key (its old one
+    # could not open it) and bank-c listens at its new endpoint, where the others dial it
+    # (both read from the chain); every org gets the answer.
     run = c.run_session()
     assert run.codes == dict.fromkeys(c.orgs, 0), run.logs
     for org in c.orgs:
         assert run.results[org]["result"] == sum_product_answer(), org
-    assert f"{endpoint}" in run.logs["bank-c"] or run.results["bank-c"]
 
     # An org can only be offboarded by the admin; then it is out for good.
     gone = c.address("bank-c")
