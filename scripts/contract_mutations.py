@@ -7,6 +7,8 @@ contracts are recompiled in the scratch copy for each.
 
 from __future__ import annotations
 
+from contract_mutations_membership import MEMBERSHIP_MUTATIONS
+
 from mutations import Mutation
 
 SM = "contracts/SessionManager.sol"
@@ -34,12 +36,6 @@ _TEST_FILE = {
     "test_output_mismatch_wrong_sender_binding": "test_outputs.py",
     "test_reveal_output_errors": "test_outputs.py",
     "test_wrong_length_commitment_stalls_only_its_author": "test_outputs.py",
-    "test_offboarding_an_org_revokes_and_retires_it": "test_membership.py",
-    "test_offboard_errors": "test_membership.py",
-    "test_an_org_offboarded_mid_session_cannot_act_and_the_others_abort": "test_membership.py",
-    "test_an_offboarded_service_cannot_commit_preprocessing": "test_membership.py",
-    "test_rotation_errors": "test_membership.py",
-    "test_member_roles_change_only_through_the_registry": "test_membership.py",
     "test_accept_refuses_other_params_hash": "test_session_setup.py",
     "test_accept_session_errors": "test_session_setup.py",
     "test_commit_preprocessing_errors": "test_session_setup.py",
@@ -391,79 +387,6 @@ CONTRACT_MUTATIONS: list[Mutation] = [
         "if (_retired[account]) {",
         _t("test_one_role_per_address"),
     ),
-    # -- membership over time (tests/contracts/test_membership.py)
-    Mutation(
-        "contract: an offboarded account registered again",
-        CONSORTIUM,
-        "if (_memberRole(account) != bytes32(0) || _retired[account]) {",
-        "if (_memberRole(account) != bytes32(0)) {",
-        _t("test_offboarding_an_org_revokes_and_retires_it"),
-    ),
-    Mutation(
-        "contract: offboard does not revoke the role",
-        CONSORTIUM,
-        "        _revokeRole(role, account);\n        emit MemberOffboarded",
-        "        emit MemberOffboarded",
-        _t("test_offboarding_an_org_revokes_and_retires_it"),
-    ),
-    Mutation(
-        "contract: offboard not admin-only",
-        CONSORTIUM,
-        "function offboard(address account) external onlyAdmin {",
-        "function offboard(address account) external {",
-        _t("test_offboard_errors"),
-    ),
-    Mutation(
-        "contract: an offboarded org still acts in its session",
-        SM,
-        "if (!consortium.isOrg(msg.sender)) revert UnknownOrg(msg.sender);",
-        "",
-        _t("test_an_org_offboarded_mid_session_cannot_act_and_the_others_abort"),
-    ),
-    Mutation(
-        "contract: an offboarded service still commits preprocessing",
-        SM,
-        "if (!consortium.isService(msg.sender)) revert NotAService(msg.sender);",
-        "",
-        _t("test_an_offboarded_service_cannot_commit_preprocessing"),
-    ),
-    Mutation(
-        "contract: anyone rotates an org's key",
-        CONSORTIUM,
-        "if (!hasRole(ORG_ROLE, msg.sender)) revert UnknownOrg(msg.sender);\n"
-        "        if (encryptionKey == bytes32(0))",
-        "if (encryptionKey == bytes32(0))",
-        _t("test_rotation_errors"),
-    ),
-    Mutation(
-        "contract: anyone moves an org's endpoint",
-        CONSORTIUM,
-        "if (!hasRole(ORG_ROLE, msg.sender)) revert UnknownOrg(msg.sender);\n"
-        "        if (bytes(endpoint).length == 0)",
-        "if (bytes(endpoint).length == 0)",
-        _t("test_rotation_errors"),
-    ),
-    Mutation(
-        "contract: member roles granted through AccessControl directly",
-        CONSORTIUM,
-        "if (_isMemberRole(role)) revert MembershipRole(role);\n        super.grantRole",
-        "super.grantRole",
-        _t("test_member_roles_change_only_through_the_registry"),
-    ),
-    Mutation(
-        "contract: member roles revoked through AccessControl directly",
-        CONSORTIUM,
-        "if (_isMemberRole(role)) revert MembershipRole(role);\n        super.revokeRole",
-        "super.revokeRole",
-        _t("test_member_roles_change_only_through_the_registry"),
-    ),
-    Mutation(
-        "contract: member roles renounced through AccessControl directly",
-        CONSORTIUM,
-        "if (_isMemberRole(role)) revert MembershipRole(role);\n        super.renounceRole",
-        "super.renounceRole",
-        _t("test_member_roles_change_only_through_the_registry"),
-    ),
     Mutation(
         "contract: allowModulus without the minimum size",
         CONSORTIUM,
@@ -471,4 +394,4 @@ CONTRACT_MUTATIONS: list[Mutation] = [
         "if (modulus % 2 == 0) revert",
         _t("test_allow_modulus"),
     ),
-]
+] + MEMBERSHIP_MUTATIONS
